@@ -1,0 +1,163 @@
+"""What the store keeps, as plain records: the engine builds them, the repository persists them.
+
+The repository holds no trading logic; how a fill changes a position is decided in the domain
+and the engine, and arrives here as a finished `PositionRecord`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from tailgate.domain.models import LeaderTrade, OrderType, Side
+
+__all__ = [
+    "DeferredRecord",
+    "FillRecord",
+    "LeaderPositionRecord",
+    "OrderPurpose",
+    "OrderRecord",
+    "OrderState",
+    "PositionRecord",
+    "PositionStatus",
+    "RecordedTrade",
+    "StoredSignal",
+]
+
+
+class OrderState(StrEnum):
+    """SPEC §E1. PENDING is written before anything is sent to the venue."""
+
+    PENDING = "pending"
+    SUBMITTED = "submitted"
+    FILLED = "filled"
+    PARTIAL = "partial"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (OrderState.PENDING, OrderState.SUBMITTED, OrderState.UNKNOWN)
+
+
+class OrderPurpose(StrEnum):
+    ENTRY = "entry"
+    EXIT = "exit"
+
+
+class PositionStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(slots=True)
+class OrderRecord:
+    client_order_id: str  # deterministic: derived from what caused the order
+    account: str
+    coin: str
+    is_buy: bool
+    size: float
+    limit_price: float
+    order_type: OrderType
+    purpose: OrderPurpose
+    state: OrderState
+    created_ms: int
+    updated_ms: int
+    reduce_only: bool = False
+    signal_id: int | None = None
+    position_id: int | None = None
+    leader: str | None = None
+    price_source: str | None = None
+    reason: str | None = None
+    venue_order_id: str | None = None
+    filled_size: float = 0.0
+    avg_price: float = 0.0
+    fee: float = 0.0
+    id: int | None = None
+
+
+@dataclass(slots=True)
+class FillRecord:
+    fill_id: str  # the venue's id; unique
+    price: float
+    size: float
+    fee: float
+    time_ms: int
+    order_id: int | None = None
+    id: int | None = None
+
+
+@dataclass(slots=True)
+class PositionRecord:
+    account: str
+    coin: str
+    side: Side
+    size: float  # coins, > 0 while open
+    entry_price: float
+    opened_ms: int
+    status: PositionStatus = PositionStatus.OPEN
+    leader: str | None = None
+    leader_trade_id: int | None = None
+    fees_paid: float = 0.0
+    realized_pnl: float = 0.0  # net of fees
+    closed_ms: int | None = None
+    exit_price: float | None = None
+    close_reason: str | None = None
+    # position management (SPEC §C5)
+    stop_price: float | None = None
+    trailing_stop: float | None = None
+    extreme_price: float | None = None  # highest (long) / lowest (short) price since entry
+    tiers_taken: int = 0  # bitmask of profit tiers already taken
+    id: int | None = None
+
+    @property
+    def notional_at_entry(self) -> float:
+        return self.size * self.entry_price
+
+
+@dataclass(slots=True)
+class LeaderPositionRecord:
+    """A leader's position as we track it from their trades (for Add windows and re-checks)."""
+
+    leader: str
+    coin: str
+    side: Side
+    size: float
+    opened_ms: int
+    updated_ms: int
+
+
+@dataclass(slots=True)
+class DeferredRecord:
+    id: int
+    signal_id: int
+    leader_trade_id: int
+    trade: LeaderTrade
+    due_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedTrade:
+    trade_id: int
+    signal_id: int
+    deferred_id: int | None = None
+    order_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSignal:
+    id: int
+    leader_trade_id: int
+    leader: str
+    coin: str
+    action: str
+    outcome: str
+    reason: str
+    evaluated_ms: int
+    steps: list[dict[str, object]]
+    size_usd: float
+    order_type: str | None
+    limit_price: float | None

@@ -1,0 +1,154 @@
+"""The small protocols every venue implements (SPEC §1); the simulator implements them too,
+so the engine cannot tell a simulated venue from a real one.
+
+Adapters parse venue JSON at the boundary: what cannot be parsed is returned as a
+`RejectedPayload` with a reason code — never silently dropped, never raised into the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+from tailgate.domain.models import (
+    LeaderboardEntry,
+    LeaderFill,
+    LeaderState,
+    Market,
+    OrderBook,
+    OrderType,
+    Side,
+)
+from tailgate.domain.reasons import ReasonCode
+
+__all__ = [
+    "AccountSnapshot",
+    "AccountState",
+    "FillPage",
+    "LeaderFeed",
+    "MarketData",
+    "OrderGateway",
+    "OrderRequest",
+    "OrderResult",
+    "OrderStatus",
+    "PayloadError",
+    "RejectedPayload",
+    "VenueFill",
+    "VenuePosition",
+]
+
+
+class PayloadError(ValueError):
+    """A venue payload that cannot be turned into a domain object."""
+
+    def __init__(self, reason: ReasonCode, detail: str) -> None:
+        super().__init__(f"{reason.value}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedPayload:
+    reason: ReasonCode
+    detail: str
+    excerpt: str = ""  # a short, secret-free excerpt of the raw payload
+
+
+@dataclass(frozen=True, slots=True)
+class FillPage:
+    """Leader fills in a time window, oldest first, plus what could not be parsed."""
+
+    fills: list[LeaderFill]
+    rejects: list[RejectedPayload] = field(default_factory=list)
+
+
+class OrderStatus(StrEnum):
+    FILLED = "filled"
+    PARTIAL = "partial"  # IOC: part filled, rest cancelled
+    REJECTED = "rejected"  # definitive venue answer
+    OPEN = "open"  # resting (not used by IOC orders)
+    CANCELLED = "cancelled"  # IOC with nothing filled
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    client_order_id: str
+    coin: str
+    is_buy: bool
+    size: float  # coins, already rounded to the venue's lot
+    limit_price: float  # worst acceptable price, already rounded to the venue's tick
+    order_type: OrderType = OrderType.MARKET
+    reduce_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class VenueFill:
+    fill_id: str
+    price: float
+    size: float
+    fee: float
+    time_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderResult:
+    client_order_id: str
+    status: OrderStatus
+    filled_size: float = 0.0
+    avg_price: float = 0.0
+    fee: float = 0.0
+    venue_order_id: str | None = None
+    fills: tuple[VenueFill, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class VenuePosition:
+    coin: str
+    side: Side
+    size: float
+    entry_price: float
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    account_value: float
+    positions: tuple[VenuePosition, ...]
+    time_ms: int
+
+
+@runtime_checkable
+class LeaderFeed(Protocol):
+    """Where leaders and their trades come from (Hyperliquid: leaderboard, userFills…)."""
+
+    async def leaderboard(self, window_days: int) -> list[LeaderboardEntry]: ...
+
+    async def leader_fills(self, leader: str, start_ms: int, end_ms: int) -> FillPage: ...
+
+    async def leader_state(self, leader: str) -> LeaderState: ...
+
+    async def leader_portfolio(self, leader: str) -> list[tuple[int, float]]:
+        """The leader's account value history, (time_ms, value) oldest first (~90 days)."""
+        ...
+
+
+@runtime_checkable
+class MarketData(Protocol):
+    async def markets(self) -> list[Market]: ...
+
+    async def mids(self) -> dict[str, float]: ...
+
+    async def order_book(self, coin: str) -> OrderBook: ...
+
+
+@runtime_checkable
+class OrderGateway(Protocol):
+    async def place_order(self, order: OrderRequest) -> OrderResult: ...
+
+    async def order_by_client_id(self, client_order_id: str) -> OrderResult | None: ...
+
+
+@runtime_checkable
+class AccountState(Protocol):
+    async def account_snapshot(self) -> AccountSnapshot: ...
