@@ -6,6 +6,7 @@ them; ratios and returns are fractions (0.15 means 15 %); money is USD; sizes ar
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -253,3 +254,4 @@ class PortfolioView:
     total_exposure_usd: float
     exposure_by_coin: dict[str, float]
     open_coins: frozenset[str] = frozenset()
+    holders: Mapping[str, str] = field(default_factory=dict)  # coin -> leader we copied it from

@@ -6,9 +6,9 @@ Defaults here are the single source: `tailgate.config.Settings` takes its defaul
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 __all__ = ["DEFAULT_PARAMS", "CopyParams", "ProfitTier", "ScoreWeights"]
 

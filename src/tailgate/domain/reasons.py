@@ -47,6 +47,7 @@ class ReasonCode(StrEnum):
     # step 9: size
     SIZED = "SIZED"
     SIZED_TO_HEADROOM = "SIZED_TO_HEADROOM"
+    ADD_BELOW_MINIMUM = "ADD_BELOW_MINIMUM"  # our copy already matches the leader's added size
     # ingestion: before the pipeline
     MALFORMED_PAYLOAD = "MALFORMED_PAYLOAD"
     INVALID_PRICE = "INVALID_PRICE"

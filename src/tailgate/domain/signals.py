@@ -8,7 +8,7 @@ from enum import StrEnum
 from tailgate.domain.models import LeaderTrade, OrderType, PortfolioView
 from tailgate.domain.reasons import ReasonCode
 
-__all__ = ["PipelineContext", "Signal", "SignalOutcome", "StepDecision", "STEP_NAMES"]
+__all__ = ["STEP_NAMES", "PipelineContext", "Signal", "SignalOutcome", "StepDecision"]
 
 STEP_NAMES: dict[int, str] = {
     1: "action_filter",
