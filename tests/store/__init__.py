@@ -1,0 +1,1 @@
+"""Tests of the store: every test runs on SQLite and, when configured, on PostgreSQL."""
