@@ -1,1 +1,1 @@
-"""venues/hyperliquid"""
+"""Hyperliquid adapter. `parse` turns the venue's JSON into domain objects."""

@@ -1,0 +1,266 @@
+"""`SimVenue`: the simulated world served through the venue protocols, at a clock's `now`.
+
+It implements LeaderFeed, MarketData, OrderGateway and AccountState. Every read builds the
+Hyperliquid-shaped JSON (`payloads.py`) and parses it with the real adapter's parser, so the
+engine receives exactly what a Hyperliquid adapter would hand it — including rejects.
+
+No look-ahead: every answer is computed at `now_ms()`: fills at or before now, prices of the
+last completed minute, positions and account values at now.
+
+Orders are IOC against the book at now (walked up to the limit, one fill per level taken), with
+the venue's checks first: known coin, size on the lot, price on the grid, and $10 minimum
+notional unless reduce-only. A client order id seen before returns the first result and never
+trades again, like Hyperliquid's duplicate-cloid rejection. A reduce-only order must face an
+open position and is clipped to its size (FILLED when that much fills). Our account
+(collateral, positions with average entry, realised PnL, fees) is tracked for
+`account_snapshot`; there is no margin check. `OrderResult.reason` is a ReasonCode value
+(ORDER_FILLED, ORDER_PARTIAL, ORDER_NOT_FILLED), or for rejections "CODE: detail" — the part
+before ':' is the code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tailgate.domain.models import (
+    LeaderboardEntry,
+    LeaderState,
+    Market,
+    OrderBook,
+    Side,
+)
+from tailgate.domain.precision import round_price
+from tailgate.domain.reasons import ReasonCode
+from tailgate.venues.hyperliquid.parse import (
+    parse_all_mids,
+    parse_clearinghouse_state,
+    parse_l2_book,
+    parse_leaderboard_row,
+    parse_meta,
+    parse_portfolio,
+    parse_user_fills,
+)
+from tailgate.venues.protocols import (
+    AccountSnapshot,
+    FillPage,
+    OrderRequest,
+    OrderResult,
+    OrderStatus,
+    PayloadError,
+    VenueFill,
+    VenuePosition,
+)
+from tailgate.venues.sim import payloads
+from tailgate.venues.sim.book import take_liquidity
+from tailgate.venues.sim.world import SimWorld
+
+__all__ = ["MIN_ORDER_NOTIONAL_USD", "SimVenue"]
+
+MIN_ORDER_NOTIONAL_USD = 10.0
+FIRST_VENUE_ORDER_ID = 1_000_000
+
+
+@dataclass(slots=True)
+class _Holding:
+    size: float  # signed coins
+    entry: float
+
+
+class SimVenue:
+    """A Hyperliquid look-alike over a `SimWorld`, seen at `now_ms()`."""
+
+    def __init__(
+        self,
+        world: SimWorld,
+        now_ms: Callable[[], int],
+        account_value: float = 100_000.0,
+        fee_rate: float = 0.00035,
+    ) -> None:
+        self.world = world
+        self.now_ms = now_ms  # public: a restarted engine may hand the venue its new clock
+        self.fee_rate = fee_rate
+        self._collateral = account_value
+        self._holdings: dict[str, _Holding] = {}
+        self._orders: dict[str, OrderResult] = {}
+        self._next_order_id = FIRST_VENUE_ORDER_ID
+        self.realised_pnl = 0.0
+        self.fees_paid = 0.0
+        self._leaderboard_cache: tuple[int, list[dict[str, object]]] | None = None
+
+    # --- LeaderFeed ---------------------------------------------------------------------------
+    async def leaderboard(self, window_days: int) -> list[LeaderboardEntry]:
+        """Every leader with history at or before now, best PnL over the window first."""
+        now = self.now_ms()
+        if self._leaderboard_cache is None or self._leaderboard_cache[0] != now:
+            self._leaderboard_cache = (now, payloads.leaderboard_rows(self.world, now))
+        entries = [parse_leaderboard_row(row, window_days) for row in self._leaderboard_cache[1]]
+        entries.sort(key=lambda e: (-e.pnl, e.leader))
+        return entries
+
+    async def leader_fills(self, leader: str, start_ms: int, end_ms: int) -> FillPage:
+        """Fills with start ≤ time < end, never after now; oldest first."""
+        ledger = self.world.ledger(leader)
+        if ledger is None:
+            return parse_user_fills([], leader)
+        i0, i1 = ledger.fill_range(start_ms, min(end_ms, self.now_ms() + 1))
+        limit = self.world.config.fills_page_limit
+        if limit is not None:
+            i1 = min(i1, i0 + limit)
+        raw = payloads.user_fills(
+            self.world, ledger, i0, max(i0, i1), self.world.config.malformed_fill_rate
+        )
+        return parse_user_fills(raw, leader)
+
+    async def leader_state(self, leader: str) -> LeaderState:
+        now = self.now_ms()
+        raw = payloads.clearinghouse_state(self.world, self.world.ledger(leader), now)
+        return parse_clearinghouse_state(raw, leader, now)
+
+    async def leader_portfolio(self, leader: str) -> list[tuple[int, float]]:
+        """Daily account values over the last 90 days up to now (since the account exists)."""
+        raw = payloads.portfolio(self.world, self.world.ledger(leader), self.now_ms())
+        return parse_portfolio(raw)
+
+    # --- MarketData ---------------------------------------------------------------------------
+    async def markets(self) -> list[Market]:
+        return parse_meta(payloads.meta(self.world))
+
+    async def mids(self) -> dict[str, float]:
+        return parse_all_mids(payloads.all_mids(self.world, self.now_ms()))
+
+    async def order_book(self, coin: str) -> OrderBook:
+        if self.world.market(coin) is None:
+            raise PayloadError(ReasonCode.UNKNOWN_COIN, f"no market {coin!r}")
+        return parse_l2_book(payloads.l2_book(self.world.book(coin, self.now_ms())))
+
+    # --- OrderGateway -------------------------------------------------------------------------
+    async def place_order(self, order: OrderRequest) -> OrderResult:
+        previous = self._orders.get(order.client_order_id)
+        if previous is not None:
+            return previous
+        result = self._execute(order)
+        self._orders[order.client_order_id] = result
+        return result
+
+    async def order_by_client_id(self, client_order_id: str) -> OrderResult | None:
+        return self._orders.get(client_order_id)
+
+    # --- AccountState -------------------------------------------------------------------------
+    async def account_snapshot(self) -> AccountSnapshot:
+        now = self.now_ms()
+        positions = tuple(
+            VenuePosition(coin=coin, side=Side.of(h.size), size=abs(h.size), entry_price=h.entry)
+            for coin, h in sorted(self._holdings.items())
+        )
+        return AccountSnapshot(
+            account_value=self.account_value(now), positions=positions, time_ms=now
+        )
+
+    def account_value(self, now_ms: int | None = None) -> float:
+        """Collateral plus unrealised PnL at the last completed minute's price."""
+        now = self.now_ms() if now_ms is None else now_ms
+        return self._collateral + sum(
+            h.size * (self.world.price_at(coin, now) - h.entry)
+            for coin, h in self._holdings.items()
+        )
+
+    # --- execution ----------------------------------------------------------------------------
+    def _reject(self, order: OrderRequest, code: ReasonCode, detail: str) -> OrderResult:
+        return OrderResult(order.client_order_id, OrderStatus.REJECTED, reason=f"{code}: {detail}")
+
+    def _validate(self, order: OrderRequest, market: Market) -> OrderResult | None:
+        """The venue's precision and minimum checks; a rejection, or None when the order is fine."""
+        size, price = order.size, order.limit_price
+        lots = size * 10.0**market.sz_decimals
+        if not (math.isfinite(size) and size > 0 and abs(lots - round(lots)) < 1e-6):
+            return self._reject(
+                order, ReasonCode.INVALID_SIZE, f"size {size!r} not a positive multiple of the lot"
+            )
+        if not (math.isfinite(price) and price > 0):
+            return self._reject(order, ReasonCode.INVALID_PRICE, f"price {price!r}")
+        if abs(round_price(price, market) - price) > 1e-9 * price:
+            return self._reject(order, ReasonCode.INVALID_PRICE, f"price {price!r} not on the tick")
+        if not order.reduce_only and size * price < MIN_ORDER_NOTIONAL_USD:
+            return self._reject(
+                order,
+                ReasonCode.SIZE_BELOW_VENUE_MINIMUM,
+                f"order value {size * price:.2f} below the ${MIN_ORDER_NOTIONAL_USD:.0f} minimum",
+            )
+        return None
+
+    def _execute(self, order: OrderRequest) -> OrderResult:
+        market = self.world.market(order.coin)
+        if market is None:
+            return self._reject(order, ReasonCode.UNKNOWN_COIN, f"no market {order.coin!r}")
+        rejected = self._validate(order, market)
+        if rejected is not None:
+            return rejected
+        size = order.size
+        if order.reduce_only:
+            held = self._holdings.get(order.coin)
+            if held is None or (held.size > 0) == order.is_buy:
+                return self._reject(
+                    order, ReasonCode.ORDER_REJECTED, "reduce-only order would increase position"
+                )
+            size = min(size, round(abs(held.size), market.sz_decimals))
+        now = self.now_ms()
+        book = self.world.book(order.coin, now)
+        taken = take_liquidity(book, order.is_buy, size, order.limit_price)
+        venue_id = str(self._next_order_id)
+        self._next_order_id += 1
+        fills: list[VenueFill] = []
+        for i, (price, qty) in enumerate(taken):
+            qty = round(qty, market.sz_decimals)
+            if qty <= 0:
+                continue
+            fee = qty * price * self.fee_rate
+            fills.append(VenueFill(f"{venue_id}-{i}", price, qty, fee, now))
+            self._book_fill(order.coin, order.is_buy, qty, price, fee, market.sz_decimals)
+        filled = round(sum(f.size for f in fills), market.sz_decimals)
+        if filled <= 0:
+            return OrderResult(
+                order.client_order_id,
+                OrderStatus.CANCELLED,
+                venue_order_id=venue_id,
+                reason=ReasonCode.ORDER_NOT_FILLED.value,
+            )
+        complete = filled >= round(size, market.sz_decimals)
+        return OrderResult(
+            client_order_id=order.client_order_id,
+            status=OrderStatus.FILLED if complete else OrderStatus.PARTIAL,
+            filled_size=filled,
+            avg_price=sum(f.price * f.size for f in fills) / filled,
+            fee=sum(f.fee for f in fills),
+            venue_order_id=venue_id,
+            fills=tuple(fills),
+            reason=(ReasonCode.ORDER_FILLED if complete else ReasonCode.ORDER_PARTIAL).value,
+        )
+
+    def _book_fill(
+        self, coin: str, is_buy: bool, qty: float, price: float, fee: float, decimals: int
+    ) -> None:
+        """Update our collateral and position: average entry on increase, realise on decrease."""
+        signed = qty if is_buy else -qty
+        self._collateral -= fee
+        self.fees_paid += fee
+        held = self._holdings.get(coin)
+        if held is None or held.size == 0 or (held.size > 0) == is_buy:
+            old = abs(held.size) if held else 0.0
+            entry = (old * held.entry + qty * price) / (old + qty) if held else price
+            self._holdings[coin] = _Holding(
+                round((held.size if held else 0.0) + signed, decimals), entry
+            )
+            return
+        closing = min(qty, abs(held.size))
+        pnl = closing * (price - held.entry) * (1.0 if held.size > 0 else -1.0)
+        self._collateral += pnl
+        self.realised_pnl += pnl
+        remaining = round(held.size + signed, decimals)
+        if remaining == 0:
+            del self._holdings[coin]
+        elif (remaining > 0) == (held.size > 0):
+            held.size = remaining
+        else:  # flipped through zero: the rest opens at this price
+            self._holdings[coin] = _Holding(remaining, price)
