@@ -269,7 +269,5 @@ def redacted_dump(settings: Settings) -> dict[str, Any]:
     if settings.database_url:
         from sqlalchemy.engine import make_url
 
-        data["database_url"] = make_url(settings.database_url).render_as_string(
-            hide_password=True
-        )
+        data["database_url"] = make_url(settings.database_url).render_as_string(hide_password=True)
     return data

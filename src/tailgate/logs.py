@@ -35,7 +35,7 @@ def configure_logging(
     """Configure structlog once for the process; `file` wins over `stream` (default stderr)."""
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
-        out: TextIO = file.open("a", encoding="utf-8")  # noqa: SIM115 — lives for the process
+        out: TextIO = file.open("a", encoding="utf-8")
     else:
         out = stream or sys.stderr
     renderer: Any = (

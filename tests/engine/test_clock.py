@@ -33,8 +33,13 @@ def test_loops_interleave_in_virtual_time_order():
     clock = SimClock(start_ms=0, end_ms=10_000)
     log = asyncio.run(_run(clock, [("fast", 3_000, None), ("slow", 5_000, None)]))
     assert log == [
-        (0, "fast"), (0, "slow"), (3_000, "fast"), (5_000, "slow"),
-        (6_000, "fast"), (9_000, "fast"), (10_000, "slow"),
+        (0, "fast"),
+        (0, "slow"),
+        (3_000, "fast"),
+        (5_000, "slow"),
+        (6_000, "fast"),
+        (9_000, "fast"),
+        (10_000, "slow"),
     ]
     assert clock.now_ms() == 10_000
 

@@ -1,0 +1,114 @@
+"""Benchmarks: one line per figure, `METRIC <name> <value> <unit>`.
+
+How they are measured (reproduce with `make bench`; figures depend on the machine):
+- pipeline_leader_trades_per_s: the nine-step `evaluate_trade` over leader trades recorded
+  from the simulator (every leader's fills over 30 days, aggregated by order), each with a
+  context that lets it reach step 9 unless a gate rejects it; best of 5 passes.
+- demo_sim_days_per_s: the whole engine (refresh, ingestion, pipeline, store on SQLite,
+  paper fills on the simulator) over 30 simulated days, world generation excluded.
+- sim_world_build_s: generating the simulator's prices and leader population (150 days).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tailgate.config import load_settings
+from tailgate.domain import aggregate_fills, evaluate_trade
+from tailgate.domain.models import MS_PER_DAY, PortfolioView, Trader, TraderStyle
+from tailgate.domain.signals import PipelineContext
+from tailgate.engine.sim_session import run_sim_session
+from tailgate.logs import configure_logging
+from tailgate.venues.sim import SimConfig, SimVenue, SimWorld
+
+
+def metric(name: str, value: float, unit: str) -> None:
+    print(f"METRIC {name} {value:.6g} {unit}", flush=True)
+
+
+def recorded_trades(world: SimWorld, days: int) -> list:
+    start = world.config.start_ms
+    end = start + days * MS_PER_DAY
+    venue = SimVenue(world, lambda: end)
+    trades = []
+    for address in world.leader_addresses():
+        page = asyncio.run(venue.leader_fills(address, start, end))
+        trades.extend(aggregate_fills(page.fills))
+    return trades
+
+
+def bench_pipeline(world: SimWorld) -> None:
+    trades = recorded_trades(world, 30)
+    trader = Trader(
+        address="bench",
+        account_value=1e6,
+        roi_7d=0.12,
+        roi_30d=0.2,
+        roi_90d=0.4,
+        score=0.85,
+        win_rate=0.6,
+        trade_count=120,
+        style=TraderStyle.SWING,
+    )
+    portfolio = PortfolioView(
+        account_value=100_000.0,
+        open_positions=2,
+        total_exposure_usd=20_000.0,
+        exposure_by_coin={"BTC": 10_000.0},
+        open_coins=frozenset({"BTC"}),
+    )
+    cases = []
+    for t in trades:
+        ctx = PipelineContext(
+            now_ms=t.time_ms + 16 * 60_000,
+            current_price=t.price * 1.001,
+            leader_account_value=max(t.value_usd * 4, 1.0),
+            leader_position_open_ms=t.time_ms,
+            leader_position_open=True,
+            leader_leverage=3.0,
+            portfolio=portfolio,
+            reentry=True,
+        )
+        cases.append((t, ctx))
+    best = float("inf")
+    for _ in range(5):
+        began = time.perf_counter()
+        for t, ctx in cases:
+            evaluate_trade(t, trader, ctx)
+        best = min(best, time.perf_counter() - began)
+    metric("pipeline_leader_trades_per_s", len(cases) / best, "trades/s")
+    metric("pipeline_trades_evaluated", len(cases), "trades")
+
+
+def bench_demo(days: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(database_url=f"sqlite:///{tmp}/bench.db", workdir=Path(tmp))
+        configure_logging("WARNING", "json", Path(tmp) / "bench.log")
+        world = SimWorld(SimConfig(seed=settings.sim_seed, forward_days=days + 2))
+        session = asyncio.run(run_sim_session(settings, days=days, world=world))
+        session.store.close()
+    metric("demo_sim_days_per_s", days / session.wall_seconds, "days/s")
+    metric("demo_wall_s_for_days", session.wall_seconds, f"s/{days}days")
+
+
+def main() -> int:
+    began = time.perf_counter()
+    builds = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        world = SimWorld(SimConfig(seed=7, forward_days=60))
+        builds.append(time.perf_counter() - t0)
+    metric("sim_world_build_s", statistics.median(builds), "s")
+    bench_pipeline(world)
+    bench_demo(30)
+    metric("bench_total_s", time.perf_counter() - began, "s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,302 @@
+"""The copier: one leader trade from ingestion to an order (SPEC §C2–§C4, leader exits of §C5).
+
+For each new leader trade: build the pipeline's context from the venue (leader account,
+leverage, whether the position is still open; the current price), run the nine steps, then
+write the trade, its fill keys, the signal, any deferral, the leader's position and the
+planned order in ONE transaction — and only then send the order. A crash before the commit
+means the fills are fetched and judged again; after it, they are never processed again.
+Deferred signals wait in a heap mirrored from the store and re-enter at step 4.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping
+
+from tailgate.domain import evaluate_trade, get_leverage_from_positions
+from tailgate.domain.models import Action, LeaderTrade, Tier, Trader
+from tailgate.domain.params import CopyParams
+from tailgate.domain.reasons import ReasonCode
+from tailgate.domain.signals import PipelineContext, Signal, SignalOutcome, StepDecision
+from tailgate.engine.execution import OrderExecutor
+from tailgate.engine.ingestion import IngestionResult, LeaderTradeIngestor
+from tailgate.engine.leaders import LeaderBook
+from tailgate.engine.portfolio import Portfolio
+from tailgate.logs import get_logger
+from tailgate.store import DuplicateTradeError, Store
+from tailgate.store.records import DeferredRecord, OrderRecord
+from tailgate.venues.protocols import LeaderFeed, MarketData
+
+__all__ = ["Copier"]
+
+log = get_logger("tailgate.copier")
+
+
+def _rejected(trade: LeaderTrade, reason: ReasonCode, detail: str) -> Signal:
+    """A signal stopped before the pipeline (leader not copied, blacklisted…)."""
+    return Signal(
+        trade=trade,
+        outcome=SignalOutcome.REJECTED,
+        reason=reason,
+        steps=[StepDecision(0, "eligibility", False, reason, detail)],
+    )
+
+
+class Copier:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        feed: LeaderFeed,
+        market: MarketData,
+        ingestor: LeaderTradeIngestor,
+        leaders: LeaderBook,
+        executor: OrderExecutor,
+        portfolio: Portfolio,
+        params: CopyParams,
+        mirror_leader_close: bool = True,
+        mirror_leader_reduce: bool = False,
+    ) -> None:
+        self._store = store
+        self._feed = feed
+        self._market = market
+        self._ingestor = ingestor
+        self._leaders = leaders
+        self._executor = executor
+        self._portfolio = portfolio
+        self._params = params
+        self._mirror_close = mirror_leader_close
+        self._mirror_reduce = mirror_leader_reduce
+        self._deferred: list[tuple[int, int, DeferredRecord]] = [
+            (d.due_ms, d.id, d) for d in store.load_pending_deferred()
+        ]
+        heapq.heapify(self._deferred)
+        self.last_ingestion = IngestionResult()
+
+    @property
+    def pending_deferred(self) -> int:
+        return len(self._deferred)
+
+    def leaders_to_poll(self) -> list[str]:
+        """Primary leaders, plus any leader whose trade we still hold (to see their exits)."""
+        wanted = {t.address for t in self._leaders.primary}
+        wanted.update(p.leader for p in self._portfolio.open_positions if p.leader)
+        return sorted(wanted)
+
+    # ---- ingestion cycle ------------------------------------------------------------------
+
+    async def ingest(self, now_ms: int) -> IngestionResult:
+        result = await self._ingestor.poll(self.leaders_to_poll(), now_ms)
+        self.last_ingestion = result
+        if result.trades:
+            mids = await self._market.mids()
+            for trade in result.trades:
+                await self.handle_trade(trade, now_ms, mids)
+        return result
+
+    async def handle_trade(
+        self, trade: LeaderTrade, now_ms: int, mids: Mapping[str, float]
+    ) -> None:
+        trader = self._leaders.get(trade.leader)
+        position_after, position_closed = self._leaders.tracker.after(trade)
+        if trade.action in (Action.REDUCE, Action.CLOSE):
+            signal = evaluate_trade(
+                trade,
+                trader or _unknown(trade.leader),
+                self._exit_context(now_ms, mids),
+                self._params,
+            )
+        elif trader is None or trader.tier is not Tier.PRIMARY:
+            signal = _rejected(trade, ReasonCode.LEADER_NOT_COPIED, "leader is not primary")
+        elif trader.is_blacklisted(now_ms):
+            signal = _rejected(trade, ReasonCode.LEADER_BLACKLISTED, trader.blacklist_reason or "")
+        else:
+            ctx = await self._context(trade, trader, now_ms, mids, reentry=False)
+            signal = evaluate_trade(trade, trader, ctx, self._params)
+        order = self._plan(signal, trade, now_ms, mids)
+        try:
+            recorded = self._store.record_trade(
+                trade,
+                signal,
+                seen_ms=now_ms,
+                deferred_due_ms=signal.defer_until_ms
+                if signal.outcome is SignalOutcome.DEFERRED
+                else None,
+                leader_position=position_after,
+                close_leader_position=position_closed,
+                order=order,
+            )
+        except DuplicateTradeError:
+            log.info("leader_trade_duplicate", trade=trade.key)
+            return
+        self._leaders.tracker.apply(trade, position_after, position_closed)
+        self._log_signal(signal, now_ms)
+        if recorded.deferred_id is not None:
+            assert signal.defer_until_ms is not None
+            record = DeferredRecord(
+                id=recorded.deferred_id,
+                signal_id=recorded.signal_id,
+                leader_trade_id=recorded.trade_id,
+                trade=trade,
+                due_ms=signal.defer_until_ms,
+            )
+            heapq.heappush(self._deferred, (record.due_ms, record.id, record))
+        if order is not None:
+            await self._executor.execute(order, now_ms, leader_trade_id=recorded.trade_id)
+        if signal.outcome is SignalOutcome.EXIT:
+            await self._mirror_exit(trade, now_ms, mids)
+
+    # ---- deferred signals -----------------------------------------------------------------
+
+    async def process_deferred(self, now_ms: int) -> int:
+        """Re-enter every due deferred signal at step 4."""
+        done = 0
+        mids: Mapping[str, float] | None = None
+        while self._deferred and self._deferred[0][0] <= now_ms:
+            _, _, record = heapq.heappop(self._deferred)
+            mids = mids if mids is not None else await self._market.mids()
+            trade = record.trade
+            trader = self._leaders.get(trade.leader)
+            if trader is None or trader.tier is not Tier.PRIMARY:
+                signal = _rejected(
+                    trade, ReasonCode.LEADER_NOT_COPIED, "leader is no longer primary"
+                )
+            elif trader.is_blacklisted(now_ms):
+                signal = _rejected(
+                    trade, ReasonCode.LEADER_BLACKLISTED, trader.blacklist_reason or ""
+                )
+            else:
+                ctx = await self._context(trade, trader, now_ms, mids, reentry=True)
+                signal = evaluate_trade(trade, trader, ctx, self._params)
+            order = self._plan(signal, trade, now_ms, mids)
+            self._store.resolve_deferred(record.id, signal, evaluated_ms=now_ms, order=order)
+            self._log_signal(signal, now_ms, deferred_id=record.id)
+            if order is not None:
+                await self._executor.execute(order, now_ms, leader_trade_id=record.leader_trade_id)
+            done += 1
+        return done
+
+    # ---- helpers --------------------------------------------------------------------------
+
+    async def _context(
+        self,
+        trade: LeaderTrade,
+        trader: Trader,
+        now_ms: int,
+        mids: Mapping[str, float],
+        *,
+        reentry: bool,
+    ) -> PipelineContext:
+        state = await self._feed.leader_state(trade.leader)
+        live = state.position(trade.coin)
+        tracked = self._leaders.tracker.get(trade.leader, trade.coin)
+        opened_ms = (
+            trade.time_ms
+            if trade.action is Action.OPEN
+            else (tracked.opened_ms if tracked is not None else None)
+        )
+        consensus = 0
+        if self._params.consensus_enabled:
+            consensus = await self._consensus(trade)
+        return PipelineContext(
+            now_ms=now_ms,
+            current_price=mids.get(trade.coin),
+            leader_account_value=state.account_value,
+            leader_position_open_ms=opened_ms,
+            leader_position_open=live is not None and live.side is trade.side,
+            leader_leverage=get_leverage_from_positions(state.positions, trade.coin),
+            portfolio=self._portfolio.view(mids),
+            consensus_count=consensus,
+            reentry=reentry,
+        )
+
+    def _exit_context(self, now_ms: int, mids: Mapping[str, float]) -> PipelineContext:
+        return PipelineContext(
+            now_ms=now_ms,
+            current_price=None,
+            leader_account_value=0.0,
+            leader_position_open_ms=None,
+            leader_position_open=False,
+            leader_leverage=1.0,
+            portfolio=self._portfolio.view(mids),
+        )
+
+    async def _consensus(self, trade: LeaderTrade) -> int:
+        """Tracked leaders (primary and secondary) holding the same side of the coin now."""
+        count = 0
+        for t in self._leaders.primary + self._leaders.secondary:
+            state = await self._feed.leader_state(t.address)
+            p = state.position(trade.coin)
+            if p is not None and p.side is trade.side:
+                count += 1
+        return count
+
+    def _plan(
+        self, signal: Signal, trade: LeaderTrade, now_ms: int, mids: Mapping[str, float]
+    ) -> OrderRecord | None:
+        if not signal.accepted:
+            return None
+        price = mids.get(trade.coin)
+        if price is None:
+            return None
+        planned = self._executor.plan_entry(signal, trade, price, now_ms)
+        if isinstance(planned, ReasonCode):
+            signal.outcome = SignalOutcome.REJECTED
+            signal.reason = planned
+            signal.steps.append(
+                StepDecision(10, "venue_minimum", False, planned, f"size_usd={signal.size_usd:.2f}")
+            )
+            return None
+        return planned
+
+    async def _mirror_exit(
+        self, trade: LeaderTrade, now_ms: int, mids: Mapping[str, float]
+    ) -> None:
+        """Leader exit (§C5): mirror a Close (default on) or a Reduce (default off)."""
+        mirror = self._mirror_close if trade.action is Action.CLOSE else self._mirror_reduce
+        if not mirror:
+            return
+        for position in self._portfolio.open_positions:
+            if position.leader != trade.leader or position.coin != trade.coin:
+                continue
+            if position.side is not trade.side:
+                continue
+            mark = mids.get(position.coin)
+            if mark is None:
+                log.warning("exit_without_price", coin=position.coin, position=position.id)
+                continue
+            if trade.action is Action.CLOSE:
+                size, reason = position.size, ReasonCode.LEADER_CLOSED
+            else:
+                fraction = trade.size / abs(trade.start_position) if trade.start_position else 0
+                size, reason = position.size * min(fraction, 1.0), ReasonCode.LEADER_REDUCED
+            order = self._executor.plan_exit(
+                position, size, mark, reason.value, f"{trade.key}:pos{position.id}", now_ms
+            )
+            if order.size <= 0:
+                continue
+            self._store.insert_order(order)
+            await self._executor.execute(order, now_ms)
+
+    def _log_signal(self, signal: Signal, now_ms: int, **extra: object) -> None:
+        t = signal.trade
+        log.info(
+            "signal",
+            leader=t.leader,
+            coin=t.coin,
+            action=t.action.value,
+            side=t.side.value,
+            trade=t.key,
+            value_usd=round(t.value_usd, 2),
+            outcome=signal.outcome.value,
+            reason=signal.reason.value,
+            size_usd=round(signal.size_usd, 2),
+            order_type=signal.order_type.value if signal.order_type else None,
+            steps=[(s.step, s.reason.value, s.detail) for s in signal.steps],
+            now_ms=now_ms,
+            **extra,
+        )
+
+
+def _unknown(address: str) -> Trader:
+    return Trader(address=address)

@@ -1,0 +1,252 @@
+"""Order execution: plan → write → send → record (SPEC §E1, foundation level).
+
+Every order is a row (state PENDING, deterministic client order id) before the venue hears of
+it, is marked SUBMITTED before the call, and gets its outcome, fills, position and cash in one
+transaction after. An ambiguous failure (timeout, transport error) leaves it UNKNOWN — never
+sent again; startup settles every non-final order by asking the venue by client order id.
+Prices and sizes are rounded to the venue's grid here, at the boundary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+
+from tailgate.domain.models import LeaderTrade, Market, OrderType, Side
+from tailgate.domain.positions import average_entry, pnl
+from tailgate.domain.precision import round_price, round_size
+from tailgate.domain.reasons import ReasonCode
+from tailgate.domain.signals import Signal
+from tailgate.engine.portfolio import Portfolio
+from tailgate.logs import get_logger
+from tailgate.store import Store
+from tailgate.store.records import (
+    FillRecord,
+    OrderPurpose,
+    OrderRecord,
+    OrderState,
+    PositionRecord,
+    PositionStatus,
+)
+from tailgate.venues.protocols import OrderGateway, OrderRequest, OrderResult, OrderStatus
+
+__all__ = ["MIN_ORDER_NOTIONAL_USD", "OrderExecutor", "client_order_id"]
+
+log = get_logger("tailgate.execution")
+
+MIN_ORDER_NOTIONAL_USD = 10.0  # Hyperliquid's minimum order value; reduce-only closes exempt
+EXIT_SLIPPAGE_CAP = 0.05  # exits must happen: a wide cap, still a cap
+
+
+def client_order_id(account: str, cause: str) -> str:
+    """Deterministic 16-byte id (Hyperliquid `cloid` shape) from what caused the order."""
+    return "0x" + hashlib.sha256(f"{account}|{cause}".encode()).hexdigest()[:32]
+
+
+class OrderExecutor:
+    def __init__(
+        self,
+        gateway: OrderGateway,
+        store: Store,
+        markets: Mapping[str, Market],
+        portfolio: Portfolio,
+    ) -> None:
+        self._gateway = gateway
+        self._store = store
+        self._markets = markets
+        self._portfolio = portfolio
+
+    # ---- planning -------------------------------------------------------------------------
+
+    def plan_entry(
+        self, signal: Signal, trade: LeaderTrade, price: float, now_ms: int
+    ) -> OrderRecord | ReasonCode:
+        """The order for an accepted signal, or why none can be placed."""
+        market = self._markets[trade.coin]
+        is_buy = trade.side is Side.LONG
+        assert signal.limit_price is not None
+        limit = round_price(signal.limit_price, market, is_buy=is_buy)
+        size = round_size(signal.size_usd / price, market)
+        if size <= 0 or size * price < MIN_ORDER_NOTIONAL_USD:
+            return ReasonCode.SIZE_BELOW_VENUE_MINIMUM
+        return OrderRecord(
+            client_order_id=client_order_id(self._portfolio.account, f"{trade.key}:entry"),
+            account=self._portfolio.account,
+            coin=trade.coin,
+            is_buy=is_buy,
+            size=size,
+            limit_price=limit,
+            order_type=signal.order_type or OrderType.MARKET,
+            purpose=OrderPurpose.ENTRY,
+            state=OrderState.PENDING,
+            created_ms=now_ms,
+            updated_ms=now_ms,
+            leader=trade.leader,
+            price_source="mid",
+        )
+
+    def plan_exit(
+        self,
+        position: PositionRecord,
+        size: float,
+        mark: float,
+        reason: str,
+        cause: str,
+        now_ms: int,
+    ) -> OrderRecord:
+        """A reduce-only marketable order taking `size` off `position`."""
+        market = self._markets[position.coin]
+        is_buy = position.side is Side.SHORT
+        cap = mark * (1 + EXIT_SLIPPAGE_CAP) if is_buy else mark * (1 - EXIT_SLIPPAGE_CAP)
+        return OrderRecord(
+            client_order_id=client_order_id(self._portfolio.account, f"{cause}:exit"),
+            account=self._portfolio.account,
+            coin=position.coin,
+            is_buy=is_buy,
+            size=min(round_size(size, market), position.size),
+            limit_price=round_price(cap, market, is_buy=is_buy),
+            order_type=OrderType.MARKET,
+            purpose=OrderPurpose.EXIT,
+            state=OrderState.PENDING,
+            created_ms=now_ms,
+            updated_ms=now_ms,
+            reduce_only=True,
+            position_id=position.id,
+            leader=position.leader,
+            price_source="mid",
+            reason=reason,
+        )
+
+    # ---- sending --------------------------------------------------------------------------
+
+    async def execute(
+        self, order: OrderRecord, now_ms: int, *, leader_trade_id: int | None = None
+    ) -> OrderRecord:
+        """Send a persisted PENDING order once and record what happened."""
+        assert order.id is not None, "orders are written before they are sent"
+        order.state = OrderState.SUBMITTED
+        order.updated_ms = now_ms
+        self._store.update_order(order)
+        request = OrderRequest(
+            client_order_id=order.client_order_id,
+            coin=order.coin,
+            is_buy=order.is_buy,
+            size=order.size,
+            limit_price=order.limit_price,
+            order_type=order.order_type,
+            reduce_only=order.reduce_only,
+        )
+        try:
+            result = await self._gateway.place_order(request)
+        except Exception as exc:  # ambiguous: the venue may or may not have it
+            order.state = OrderState.UNKNOWN
+            order.reason = f"submit failed: {type(exc).__name__}"
+            self._store.update_order(order)
+            log.error("order_unknown", client_order_id=order.client_order_id, error=str(exc))
+            return order
+        self._apply_result(order, result, now_ms, leader_trade_id)
+        return order
+
+    async def resolve_open_orders(self, now_ms: int) -> int:
+        """Startup: settle every non-final order by asking the venue; never send again."""
+        settled = 0
+        for order in self._store.load_orders(
+            [OrderState.PENDING, OrderState.SUBMITTED, OrderState.UNKNOWN]
+        ):
+            result = await self._gateway.order_by_client_id(order.client_order_id)
+            if result is None:
+                order.state = OrderState.EXPIRED
+                order.reason = ReasonCode.RESTART_UNRESOLVED.value
+                order.updated_ms = now_ms
+                self._store.update_order(order)
+                log.warning("order_expired_on_restart", client_order_id=order.client_order_id)
+            else:
+                self._apply_result(order, result, now_ms, None)
+            settled += 1
+        return settled
+
+    def _apply_result(
+        self, order: OrderRecord, result: OrderResult, now_ms: int, leader_trade_id: int | None
+    ) -> None:
+        order.updated_ms = now_ms
+        order.venue_order_id = result.venue_order_id
+        order.filled_size = result.filled_size
+        order.avg_price = result.avg_price
+        order.fee = result.fee
+        if result.status is OrderStatus.REJECTED:
+            order.state = OrderState.REJECTED
+            order.reason = result.reason or ReasonCode.ORDER_REJECTED.value
+        elif result.filled_size <= 0:
+            order.state = OrderState.EXPIRED  # IOC: nothing crossed within the limit
+            order.reason = ReasonCode.ORDER_NOT_FILLED.value
+        else:
+            full = math.isclose(result.filled_size, order.size, rel_tol=1e-9)
+            order.state = OrderState.FILLED if full else OrderState.PARTIAL
+        fills = [
+            FillRecord(fill_id=f.fill_id, price=f.price, size=f.size, fee=f.fee, time_ms=f.time_ms)
+            for f in result.fills
+        ]
+        position, cash_delta = None, 0.0
+        if result.filled_size > 0:
+            position, cash_delta = self._position_after(order, result, now_ms, leader_trade_id)
+        self._store.record_order_outcome(order, fills, position, cash_delta=cash_delta)
+        if position is not None:
+            self._portfolio.apply(position, cash_delta)
+        log.info(
+            "order_done",
+            client_order_id=order.client_order_id,
+            purpose=order.purpose.value,
+            coin=order.coin,
+            is_buy=order.is_buy,
+            state=order.state.value,
+            size=order.size,
+            filled=result.filled_size,
+            avg_price=result.avg_price,
+            fee=result.fee,
+            reason=order.reason,
+        )
+
+    def _position_after(
+        self, order: OrderRecord, result: OrderResult, now_ms: int, leader_trade_id: int | None
+    ) -> tuple[PositionRecord, float]:
+        size, price, fee = result.filled_size, result.avg_price, result.fee
+        if order.purpose is OrderPurpose.ENTRY:
+            side = Side.LONG if order.is_buy else Side.SHORT
+            existing = self._portfolio.position_for(order.coin)
+            if existing is not None and existing.side is side:
+                existing.entry_price = average_entry(
+                    existing.size, existing.entry_price, size, price
+                )
+                existing.size += size
+                existing.fees_paid += fee
+                existing.realized_pnl -= fee
+                return existing, -fee
+            return (
+                PositionRecord(
+                    account=order.account,
+                    coin=order.coin,
+                    side=side,
+                    size=size,
+                    entry_price=price,
+                    opened_ms=now_ms,
+                    leader=order.leader,
+                    leader_trade_id=leader_trade_id,
+                    fees_paid=fee,
+                    realized_pnl=-fee,
+                ),
+                -fee,
+            )
+        position = next(p for p in self._portfolio.open_positions if p.id == order.position_id)
+        gain = pnl(position.side, position.entry_price, price, size)
+        position.size = max(position.size - size, 0.0)
+        position.fees_paid += fee
+        position.realized_pnl += gain - fee
+        market = self._markets[position.coin]
+        if round_size(position.size, market) <= 0:
+            position.size = 0.0
+            position.status = PositionStatus.CLOSED
+            position.closed_ms = now_ms
+            position.exit_price = price
+            position.close_reason = order.reason
+        return position, gain - fee

@@ -1,0 +1,125 @@
+"""Leader trade ingestion (SPEC §C2): poll → validate → dedupe → aggregate by order.
+
+A fill is processed at most once: its durable key is checked against the store (and a small
+in-memory set of keys this process already handled, so steady-state polling costs no query).
+The store records the keys in the same transaction as the trade's signal (see the copier), so
+a crash between fetch and record only means the fill is fetched and judged again.
+Malformed or invalid fills are recorded with a reason code and logged; the run continues.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+
+from tailgate.domain import aggregate_fills, validate_leader_fill
+from tailgate.domain.models import MS_PER_HOUR, LeaderFill, LeaderTrade
+from tailgate.domain.reasons import ReasonCode
+from tailgate.logs import get_logger
+from tailgate.store import Store
+from tailgate.venues.protocols import LeaderFeed
+
+__all__ = ["IngestionResult", "LeaderTradeIngestor"]
+
+log = get_logger("tailgate.ingestion")
+
+POLL_LOOKBACK_MS = MS_PER_HOUR  # "polling the last hour every POLL_INTERVAL" (§C2)
+MAX_BACKFILL_MS = 24 * MS_PER_HOUR  # after downtime, fetch at most this far back
+CHECKPOINT_INTERVAL_MS = 15 * 60_000  # cursors only bound the backfill window
+_CURSOR_KEY = "ingest_cursor"
+
+
+@dataclass(slots=True)
+class IngestionResult:
+    trades: list[LeaderTrade] = field(default_factory=list)
+    rejected: int = 0
+    duplicates: int = 0
+
+
+class LeaderTradeIngestor:
+    def __init__(self, feed: LeaderFeed, store: Store, known_coins: Collection[str]) -> None:
+        self._feed = feed
+        self._store = store
+        self._known_coins = frozenset(known_coins)
+        self._cursors: dict[str, int] = dict(store.get_state(_CURSOR_KEY) or {})
+        # keys handled by this process, with their fill time, pruned past the lookback
+        self._recent: dict[str, int] = {}
+        self._checkpointed_ms = 0
+
+    async def poll(self, leaders: Iterable[str], now_ms: int) -> IngestionResult:
+        """Fetch every leader's recent fills and return the new ones as aggregated trades."""
+        result = IngestionResult()
+        candidates: list[LeaderFill] = []
+        for leader in leaders:
+            start = max(
+                min(now_ms - POLL_LOOKBACK_MS, self._cursors.get(leader, now_ms)),
+                now_ms - MAX_BACKFILL_MS,
+            )
+            page = await self._feed.leader_fills(leader, start, now_ms + 1)
+            for reject in page.rejects:
+                # no durable key: remember it for this process so it is logged once
+                key = f"payload:{leader}:{reject.reason}:{reject.detail}:{reject.excerpt}"
+                if key not in self._recent:
+                    self._recent[key] = now_ms
+                    result.rejected += 1
+                    self._record_reject(
+                        leader, None, reject.reason, reject.detail, reject.excerpt, None, now_ms
+                    )
+            candidates.extend(f for f in page.fills if f.dedupe_key not in self._recent)
+            self._cursors[leader] = now_ms
+        if candidates:
+            seen = self._store.seen_fill_keys(f.dedupe_key for f in candidates)
+            fresh: list[LeaderFill] = []
+            for f in candidates:
+                self._recent[f.dedupe_key] = f.time_ms
+                if f.dedupe_key in seen:
+                    result.duplicates += 1
+                    continue
+                problem = validate_leader_fill(f, self._known_coins)
+                if problem is None:
+                    fresh.append(f)
+                else:
+                    result.rejected += 1
+                    self._record_reject(f.leader, f.dedupe_key, *problem, "", f.time_ms, now_ms)
+            result.trades = aggregate_fills(fresh)
+        self._prune(now_ms)
+        if now_ms - self._checkpointed_ms >= CHECKPOINT_INTERVAL_MS:
+            self.checkpoint(now_ms)
+        return result
+
+    def checkpoint(self, now_ms: int) -> None:
+        """Persist the per-leader cursors (SPEC §R5); dedupe never depends on them."""
+        self._store.set_state(_CURSOR_KEY, self._cursors, now_ms)
+        self._checkpointed_ms = now_ms
+
+    def _prune(self, now_ms: int) -> None:
+        horizon = now_ms - MAX_BACKFILL_MS - POLL_LOOKBACK_MS
+        if len(self._recent) > 10_000:
+            self._recent = {k: t for k, t in self._recent.items() if t >= horizon}
+
+    def _record_reject(
+        self,
+        leader: str,
+        dedupe_key: str | None,
+        reason: ReasonCode,
+        detail: str,
+        excerpt: str,
+        time_ms: int | None,
+        now_ms: int,
+    ) -> None:
+        log.warning(
+            "leader_fill_rejected",
+            leader=leader,
+            reason=reason.value,
+            detail=detail,
+            dedupe_key=dedupe_key,
+        )
+        self._store.record_rejected_fill(
+            leader=leader,
+            dedupe_key=dedupe_key,
+            reason=reason.value,
+            detail=detail,
+            excerpt=excerpt,
+            time_ms=time_ms,
+            seen_ms=now_ms,
+        )

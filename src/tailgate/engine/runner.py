@@ -1,0 +1,226 @@
+"""The runner (SPEC §C6): the engine's loops in one asyncio task group over a clock.
+
+`Engine` is the composition root: everything is built here from settings and the venue's
+protocol objects — nothing global, nothing at import time. Loops: leader refresh (daily),
+ingestion (every POLL_INTERVAL), deferred signals, monitor (marks and equity). SIGINT/SIGTERM
+stop the clock: each loop finishes the step it is in, checkpoints are flushed, the store closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from tailgate.config import Settings
+from tailgate.engine.clock import Clock
+from tailgate.engine.copier import Copier
+from tailgate.engine.execution import OrderExecutor
+from tailgate.engine.ingestion import LeaderTradeIngestor
+from tailgate.engine.leaders import LeaderBook
+from tailgate.engine.portfolio import Portfolio
+from tailgate.logs import get_logger
+from tailgate.store import Store
+from tailgate.store.records import PositionStatus
+from tailgate.venues.protocols import LeaderFeed, MarketData, OrderGateway
+
+__all__ = ["Engine", "EngineStats"]
+
+log = get_logger("tailgate.runner")
+
+EQUITY_SNAPSHOT_INTERVAL_MS = 3_600_000
+MAX_CONSECUTIVE_FAILURES = 5  # a loop failing this often in a row stops the engine (fail closed)
+
+
+@dataclass(slots=True)
+class EngineStats:
+    ingestion_cycles: int = 0
+    trades_seen: int = 0
+    fills_rejected: int = 0
+    deferred_resolved: int = 0
+    refreshes: int = 0
+    loop_errors: int = 0
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        *,
+        feed: LeaderFeed,
+        market: MarketData,
+        gateway: OrderGateway,
+        store: Store,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.store = store
+        self.params = settings.copy_params()
+        self._feed = feed
+        self._market = market
+        self._gateway = gateway
+        self.stats = EngineStats()
+        self._last_equity_ms: int | None = None
+        self._marks: dict[str, float] = {}
+        # built in start(): they need the venue's markets
+        self.portfolio: Portfolio
+        self.leaders: LeaderBook
+        self.copier: Copier
+        self.executor: OrderExecutor
+
+    async def start(self) -> None:
+        """Load state, settle unfinished orders, make sure leaders are selected."""
+        now = self.clock.now_ms()
+        markets = {m.coin: m for m in await self._market.markets()}
+        account = self.settings.paper_account
+        cash = self.store.ensure_account(account, self.settings.paper_starting_balance_usd, now)
+        self.portfolio = Portfolio(
+            account,
+            cash,
+            self.store.load_positions(status=PositionStatus.OPEN, account=account),
+        )
+        self.executor = OrderExecutor(self._gateway, self.store, markets, self.portfolio)
+        settled = await self.executor.resolve_open_orders(now)
+        self.leaders = LeaderBook(self._feed, self.store, self.params, markets)
+        ingestor = LeaderTradeIngestor(self._feed, self.store, markets)
+        self.copier = Copier(
+            store=self.store,
+            feed=self._feed,
+            market=self._market,
+            ingestor=ingestor,
+            leaders=self.leaders,
+            executor=self.executor,
+            portfolio=self.portfolio,
+            params=self.params,
+            mirror_leader_close=self.settings.mirror_leader_close,
+            mirror_leader_reduce=self.settings.mirror_leader_reduce,
+        )
+        self._ingestor = ingestor
+        log.info(
+            "engine_started",
+            mode=self.settings.mode.value,
+            venue=self.settings.venue,
+            now_ms=now,
+            cash=cash,
+            open_positions=len(self.portfolio.open_positions),
+            pending_deferred=self.copier.pending_deferred,
+            orders_settled=settled,
+        )
+
+    async def run(self) -> None:
+        """Run every loop until the clock stops (end of a simulation, or a signal)."""
+        self._install_signal_handlers()
+        s = self.settings
+        refresh_ms = int(s.leader_refresh_interval_hours * 3_600_000)
+        loops: list[tuple[str, int, Callable[[int], Awaitable[None]], int]] = []
+        now = self.clock.now_ms()
+        last = self.leaders.last_refresh_ms
+        first_refresh = now if last is None or now - last >= refresh_ms else last + refresh_ms
+        loops.append(("leader_refresh", refresh_ms, self._refresh, first_refresh))
+        loops.append(("ingestion", int(s.poll_interval_trades_sec * 1000), self._ingest, now))
+        loops.append(("deferred", int(s.deferred_check_interval_sec * 1000), self._deferred, now))
+        loops.append(("monitor", int(s.monitor_interval_sec * 1000), self._monitor, now))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for name, interval, step, first in loops:
+                    self.clock.join()
+                    group.create_task(self._every(name, interval, step, first), name=name)
+                group.create_task(self.clock.drive(), name="clock")
+        finally:
+            await self.close()
+
+    def stop(self) -> None:
+        self.clock.stop()
+
+    async def close(self) -> None:
+        """Flush checkpoints and value the book one last time; safe to call twice."""
+        now = self.clock.now_ms()
+        try:
+            self._marks = await self._market.mids()
+        except Exception:
+            log.warning("final_marks_unavailable")
+        try:
+            self._ingestor.checkpoint(now)
+            self.store.set_state("clock_ms", now, now)
+            self._snapshot_equity(now)
+        except Exception:
+            log.exception("checkpoint_failed")
+        log.info("engine_stopped", now_ms=now, **self._stats_dict())
+
+    # ---- loop steps -----------------------------------------------------------------------
+
+    async def _refresh(self, now: int) -> None:
+        await self.leaders.refresh(now)
+        self.stats.refreshes += 1
+
+    async def _ingest(self, now: int) -> None:
+        result = await self.copier.ingest(now)
+        self.stats.ingestion_cycles += 1
+        self.stats.trades_seen += len(result.trades)
+        self.stats.fills_rejected += result.rejected
+
+    async def _deferred(self, now: int) -> None:
+        self.stats.deferred_resolved += await self.copier.process_deferred(now)
+
+    async def _monitor(self, now: int) -> None:
+        # Position management (stops, trails, time stops) will run here every interval; for
+        # now the monitor values the book, hourly.
+        if (
+            self._last_equity_ms is None
+            or now - self._last_equity_ms >= EQUITY_SNAPSHOT_INTERVAL_MS
+        ):
+            self._marks = await self._market.mids()
+            self._snapshot_equity(now)
+
+    # ---- plumbing -------------------------------------------------------------------------
+
+    async def _every(
+        self, name: str, interval_ms: int, step: Callable[[int], Awaitable[None]], first_ms: int
+    ) -> None:
+        failures = 0
+        try:
+            if not await self.clock.sleep_until(first_ms):
+                return
+            next_ms = first_ms
+            while not self.clock.stopping:
+                try:
+                    await step(self.clock.now_ms())
+                    failures = 0
+                except Exception:
+                    failures += 1
+                    self.stats.loop_errors += 1
+                    log.exception("loop_step_failed", loop=name, consecutive=failures)
+                    if failures >= MAX_CONSECUTIVE_FAILURES:
+                        log.error("loop_failing_stopping_engine", loop=name)
+                        self.clock.stop()
+                        return
+                next_ms += interval_ms
+                if not await self.clock.sleep_until(next_ms):
+                    return
+        finally:
+            self.clock.leave()
+
+    def _snapshot_equity(self, now: int) -> None:
+        equity = self.portfolio.equity(self._marks)
+        self.store.record_equity(self.portfolio.account, now, equity, self.portfolio.cash)
+        self._last_equity_ms = now
+
+    def _install_signal_handlers(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self.stop)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
+            pass
+
+    def _stats_dict(self) -> dict[str, int]:
+        return {
+            "ingestion_cycles": self.stats.ingestion_cycles,
+            "trades_seen": self.stats.trades_seen,
+            "fills_rejected": self.stats.fills_rejected,
+            "deferred_resolved": self.stats.deferred_resolved,
+            "refreshes": self.stats.refreshes,
+            "loop_errors": self.stats.loop_errors,
+        }

@@ -1,0 +1,186 @@
+"""`tailgate` command line: clear errors for user mistakes (no tracebacks), exit codes, --help."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tailgate.config import ConfigError, Settings, load_settings, redacted_dump
+from tailgate.logs import configure_logging
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="tailgate: copy proven traders, gate every trade. Paper mode is the default.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+# Piped output (CI logs, files) gets a fixed width rather than rich's 80-column fallback.
+console = Console(width=None if sys.stdout.isatty() else 140)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Path to tailgate.toml.", show_default=False)
+]
+
+
+def _settings(config: Path | None, **overrides: object) -> Settings:
+    try:
+        return load_settings(config, **{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        for line in exc.lines:
+            console.print(f"[red]{line}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _log_to(settings: Settings, default_file: Path | None) -> None:
+    configure_logging(settings.log_level, settings.log_format, settings.log_file or default_file)
+
+
+@app.command()
+def demo(
+    days: Annotated[int, typer.Option(min=1, max=180, help="Simulated days to run.")] = 60,
+    seed: Annotated[int | None, typer.Option(help="Simulator seed.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run the whole system on the embedded simulator and explain what happened."""
+    from tailgate.engine.sim_session import run_sim_session
+    from tailgate.interfaces.render import render_summary
+    from tailgate.interfaces.summary import summarize
+
+    settings = _settings(config, sim_seed=seed)
+    data_dir = settings.workdir / "tailgate-data"
+    demo_db = data_dir / "demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{demo_db}{suffix}").unlink(missing_ok=True)
+    log_file = data_dir / "demo.log"
+    log_file.unlink(missing_ok=True)
+    settings = settings.model_copy(update={"database_url": f"sqlite:///{demo_db.resolve()}"})
+    _log_to(settings, log_file)
+    console.print(
+        f"[bold]tailgate demo[/bold]: {days} simulated days of copy trading in paper mode on the "
+        f"embedded simulator (seed {settings.sim_seed}).\n"
+        "The simulator has 200+ leaders with a hidden skill; tailgate does not see it. It ranks "
+        "them from their public track record, copies the best, and gates every trade.\n"
+    )
+    with console.status("building the simulated market and running the engine…"):
+        session = asyncio.run(run_sim_session(settings, days=days))
+        marks = session.world.mids_at(session.end_ms)
+        summary = summarize(session, marks)
+        session.store.close()
+    render_summary(console, summary, settings)
+    console.print(f"\nstore: {demo_db}   decision log (JSON lines): {log_file}")
+
+
+@app.command()
+def run(
+    venue: Annotated[str, typer.Option(help="Venue: sim (the embedded simulator).")] = "sim",
+    days: Annotated[float, typer.Option(help="Simulated days to run (sim).")] = 30.0,
+    speed: Annotated[
+        float | None,
+        typer.Option(help="Simulated seconds per real second (sim); default: as fast as possible."),
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from the store's last run.")] = True,
+    config: ConfigOption = None,
+) -> None:
+    """Run the engine (paper mode). Ctrl-C stops it gracefully."""
+    from tailgate.engine.sim_session import run_sim_session
+    from tailgate.interfaces.render import render_summary
+    from tailgate.interfaces.summary import summarize
+
+    settings = _settings(config, venue=venue)
+    if settings.venue != "sim":
+        console.print(f"[red]venue '{settings.venue}' is not available yet; use --venue sim[/red]")
+        raise typer.Exit(2)
+    if settings.mode.value == "live":
+        console.print("[red]live mode is not available on the simulator[/red]")
+        raise typer.Exit(2)
+    _log_to(settings, None)
+    session = asyncio.run(run_sim_session(settings, days=days, resume=resume, pace=speed))
+    summary = summarize(session, session.world.mids_at(session.end_ms))
+    session.store.close()
+    render_summary(console, summary, settings)
+
+
+@app.command()
+def leaders(
+    stored: Annotated[bool, typer.Option(help="Show the leaders saved by the last run.")] = False,
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 40,
+    config: ConfigOption = None,
+) -> None:
+    """Score and rank leaders (on the simulator, at its start), or show the stored ones."""
+    from tailgate.interfaces.render import render_leaders
+    from tailgate.store import Store
+
+    settings = _settings(config)
+    _log_to(settings, settings.workdir / "tailgate-data" / "tailgate.log")
+    if stored:
+        store = Store.open(settings.resolved_database_url())
+        traders = store.load_leaders()
+        store.close()
+        if not traders:
+            console.print("no leaders stored yet: run `tailgate demo` or `tailgate run` first")
+            raise typer.Exit(1)
+        render_leaders(console, traders, None, limit)
+        return
+    traders, world = asyncio.run(_score_sim_leaders(settings))
+    render_leaders(console, traders, world, limit)
+
+
+async def _score_sim_leaders(settings: Settings):  # type: ignore[no-untyped-def]
+    import tempfile
+
+    from tailgate.engine.leaders import LeaderBook
+    from tailgate.engine.sim_session import build_world
+    from tailgate.store import Store
+    from tailgate.venues.sim import SimVenue
+
+    world = build_world(settings, 1)
+    now = world.config.start_ms
+    venue = SimVenue(world, lambda: now)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(f"sqlite:///{tmp}/leaders.db")
+        book = LeaderBook(venue, store, settings.copy_params(), world.coins)
+        await book.refresh(now)
+        store.close()
+    return list(book.traders.values()), world
+
+
+@app.command("config")
+def show_config(config: ConfigOption = None) -> None:
+    """Print the effective configuration, secrets redacted."""
+    settings = _settings(config)
+    console.print_json(json.dumps(redacted_dump(settings)))
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Apply database migrations (they also run automatically on start)."""
+    from sqlalchemy.engine import make_url
+
+    from tailgate.store import upgrade_database
+
+    settings = _settings(config)
+    url = settings.resolved_database_url()
+    upgrade_database(url)
+    console.print(f"database at head: {make_url(url).render_as_string(hide_password=True)}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
