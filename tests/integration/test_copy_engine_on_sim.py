@@ -199,3 +199,24 @@ def test_a_crash_between_venue_fill_and_record_is_settled_from_the_venue(world, 
         assert session.start_ms < world.config.start_ms + 20 * MS_PER_DAY
     finally:
         session.store.close()
+
+
+def test_a_new_process_with_a_fresh_simulator_gets_the_paper_account_back(world, tmp_path):
+    """`tailgate run` in a new process: the simulator is rebuilt, our store is the truth."""
+    first = asyncio.run(run_sim_session(_settings(tmp_path), days=6, world=world))
+    open_before = {p.id for p in first.store.load_positions() if p.status.value == "open"}
+    first.store.close()
+    second = asyncio.run(run_sim_session(_settings(tmp_path), days=6, world=world, resume=True))
+    try:
+        assert open_before, "the restart should fall while positions are open"
+        orders = second.store.load_orders()
+        exits = [o for o in orders if o.purpose is OrderPurpose.EXIT]
+        assert exits and all(o.state is OrderState.FILLED for o in exits), {o.state for o in exits}
+        closed_after = {p.id for p in second.store.load_positions() if p.status.value == "closed"}
+        assert open_before & closed_after, "positions opened before the restart closed after it"
+        fills = second.store.load_fills()
+        assert len({f.fill_id for f in fills}) == len(fills)
+        filled = [o for o in orders if o.state in (OrderState.FILLED, OrderState.PARTIAL)]
+        assert len(fills) >= len(filled)
+    finally:
+        second.store.close()

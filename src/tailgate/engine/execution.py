@@ -209,7 +209,7 @@ class OrderExecutor:
 
     def _position_after(
         self, order: OrderRecord, result: OrderResult, now_ms: int, leader_trade_id: int | None
-    ) -> tuple[PositionRecord, float]:
+    ) -> tuple[PositionRecord | None, float]:
         size, price, fee = result.filled_size, result.avg_price, result.fee
         if order.purpose is OrderPurpose.ENTRY:
             side = Side.LONG if order.is_buy else Side.SHORT
@@ -237,7 +237,17 @@ class OrderExecutor:
                 ),
                 -fee,
             )
-        position = next(p for p in self._portfolio.open_positions if p.id == order.position_id)
+        position = next(
+            (p for p in self._portfolio.open_positions if p.id == order.position_id), None
+        )
+        if position is None:  # settled after a restart: the position is no longer open here
+            log.error(
+                "exit_fill_without_open_position",
+                client_order_id=order.client_order_id,
+                position_id=order.position_id,
+                filled=size,
+            )
+            return None, 0.0
         gain = pnl(position.side, position.entry_price, price, size)
         position.size = max(position.size - size, 0.0)
         position.fees_paid += fee

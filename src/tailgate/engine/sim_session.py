@@ -14,7 +14,8 @@ from tailgate.domain.models import MS_PER_DAY
 from tailgate.engine.clock import SimClock
 from tailgate.engine.runner import Engine
 from tailgate.store import Store
-from tailgate.venues.protocols import OrderGateway
+from tailgate.store.records import PositionStatus
+from tailgate.venues.protocols import OrderGateway, VenuePosition
 from tailgate.venues.sim import SimConfig, SimVenue, SimWorld
 
 __all__ = ["SimSession", "build_world", "run_sim_session"]
@@ -45,6 +46,17 @@ def build_world(settings: Settings, days: float) -> SimWorld:
     return SimWorld(config)
 
 
+def _restore_paper_account(venue: SimVenue, store: Store, account: str) -> None:
+    """A fresh simulator in a restarted process learns our paper account from the store."""
+    positions = store.load_positions(status=PositionStatus.OPEN, account=account)
+    if not positions and store.get_state("clock_ms") is None:
+        return  # nothing to restore: a first run
+    venue.restore_account(
+        store.get_cash(account),
+        [VenuePosition(p.coin, p.side, p.size, p.entry_price) for p in positions],
+    )
+
+
 async def run_sim_session(
     settings: Settings,
     *,
@@ -71,6 +83,8 @@ async def run_sim_session(
     clock = SimClock(start_ms, end_ms, pace=pace)
     if venue is None:
         venue = SimVenue(world, clock.now_ms, account_value=settings.paper_starting_balance_usd)
+        if resume:
+            _restore_paper_account(venue, store, settings.paper_account)
     else:
         venue.now_ms = clock.now_ms
     engine = Engine(

@@ -21,7 +21,7 @@ before ':' is the code.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from tailgate.domain.models import (
@@ -88,6 +88,15 @@ class SimVenue:
         self.realised_pnl = 0.0
         self.fees_paid = 0.0
         self._leaderboard_cache: tuple[int, list[dict[str, object]]] | None = None
+
+    def restore_account(self, cash: float, positions: Iterable[VenuePosition]) -> None:
+        """Rebuild our account after a restart of the process that held this simulator.
+
+        The in-process simulator dies with our process; in paper mode the store is the
+        account's truth, so a restarted engine hands it back here before trading.
+        """
+        self._collateral = cash
+        self._holdings = {p.coin: _Holding(p.size * p.side.sign, p.entry_price) for p in positions}
 
     # --- LeaderFeed ---------------------------------------------------------------------------
     async def leaderboard(self, window_days: int) -> list[LeaderboardEntry]:
@@ -208,7 +217,9 @@ class SimVenue:
         now = self.now_ms()
         book = self.world.book(order.coin, now)
         taken = take_liquidity(book, order.is_buy, size, order.limit_price)
-        venue_id = str(self._next_order_id)
+        # Unique across restarts of this simulator, like a real venue's ids: derived from the
+        # (unique) client order id, numbered for readability.
+        venue_id = f"{self._next_order_id}-{order.client_order_id.removeprefix('0x')[:16]}"
         self._next_order_id += 1
         fills: list[VenueFill] = []
         for i, (price, qty) in enumerate(taken):
