@@ -111,3 +111,48 @@ def test_missing_config_file_is_a_config_error(tmp_path):
 
 def teardown_module() -> None:
     logging.shutdown()
+
+
+def test_the_spec_table_defaults_literally():
+    """SPEC §C table: each default, written out, so changing one fails here."""
+    s = load_settings()
+    assert s.copy_delay_minutes == 15
+    assert s.max_price_slippage_percent == 2.0
+    assert s.copy_ratio == 0.5
+    assert s.max_single_position_usd == 50_000
+    assert s.max_total_positions == 5
+    assert s.max_total_exposure == 0.50
+    assert s.max_exposure_per_token == 0.15
+    assert s.stop_loss_percent == 5.0
+    assert s.trailing_stop_percent == 8.0
+    assert s.max_position_duration_hours == 72
+    assert [(t.gain, t.take_fraction) for t in s.profit_tiers] == [
+        (0.10, 0.25),
+        (0.20, 0.33),
+        (0.40, 0.50),
+    ]
+    p = s.copy_params()
+    assert [p.min_trade_value_for(c) for c in ("BTC", "ETH", "SOL", "DOGE")] == [
+        50_000,
+        25_000,
+        10_000,
+        5_000,
+    ]
+    assert s.min_position_weight == 0.10
+    assert s.min_trade_weight == 0.05
+    assert s.add_max_age_hours == 2
+    assert s.min_trades_required == 50
+    assert s.trader_score_weights.as_dict() == {
+        "roi": 0.25,
+        "sharpe": 0.20,
+        "win_rate": 0.15,
+        "consistency": 0.20,
+        "smart_money": 0.10,
+        "risk_mgmt": 0.10,
+    }
+    assert s.recency_decay_halflife_days == 14
+    assert s.liquidation_cooldown_days == 14
+    assert s.poll_interval_trades_sec == 300
+    assert s.monitor_interval_sec == 30
+    assert s.max_leverage == 5
+    assert s.consensus_enabled is False

@@ -94,3 +94,27 @@ def test_wall_clock_sleep_is_interrupted_by_stop():
         return await clock.sleep_until(clock.now_ms() + 60_000)
 
     assert asyncio.run(main()) is False
+
+
+def test_stop_while_pacing_in_real_time_still_wakes_the_next_sleeper():
+    """A signal arriving while a paced clock waits in real time must not strand a loop."""
+
+    async def main():
+        clock = SimClock(start_ms=0, pace=1.0)  # one simulated second per real second
+        results = []
+
+        async def sleeper():
+            try:
+                results.append(await clock.sleep_until(60_000))  # a real minute away
+            finally:
+                clock.leave()
+
+        asyncio.get_running_loop().call_later(0.05, clock.stop)  # e.g. SIGTERM
+        async with asyncio.timeout(5):
+            async with asyncio.TaskGroup() as tg:
+                clock.join()
+                tg.create_task(sleeper())
+                tg.create_task(clock.drive())
+        return results
+
+    assert asyncio.run(main()) == [False]

@@ -146,14 +146,16 @@ class SimClock:
                 self._now = self.end_ms
                 self.stop()
                 return
-            heapq.heappop(self._sleepers)
             if self._pace is not None and t > self._now:
+                # Wait in real time with the sleeper still queued: a stop arriving meanwhile
+                # (a signal) must find it and wake it, or its loop would wait forever.
                 real_wait = (t - self._now) / 1000 / self._pace
                 try:
                     await asyncio.wait_for(self._stop_event.wait(), timeout=real_wait)
-                    return  # stopped while pacing; stop() already woke the sleepers
+                    return  # stopped while pacing; stop() woke every sleeper
                 except TimeoutError:
                     pass
+            heapq.heappop(self._sleepers)
             self._now = t
             self.wakeups += 1
             self.join()
