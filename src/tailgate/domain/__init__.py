@@ -1,6 +1,7 @@
 """Pure trading logic: no I/O, every number of the spec lives here."""
 
 from tailgate.domain.aggregation import aggregate_fills, classify_fill_action
+from tailgate.domain.liquidations import Liquidation, find_liquidations
 from tailgate.domain.models import (
     Action,
     LeaderboardEntry,
@@ -31,19 +32,35 @@ from tailgate.domain.scoring import (
 from tailgate.domain.selection import Selection, SelectionRejection, select_traders
 from tailgate.domain.signals import STEP_NAMES, PipelineContext, Signal, SignalOutcome, StepDecision
 from tailgate.domain.sizing import compute_copy_size, get_leverage_from_positions
+from tailgate.domain.stops import (
+    CloseReason,
+    LeaderCheck,
+    check_trader_position,
+    compute_stop_price,
+    compute_trailing_stop_initial,
+    profit_tier_due,
+    stop_fill_price,
+    stop_loss_triggered,
+    time_stop_triggered,
+    trailing_stop_triggered,
+    update_trailing_stop,
+)
 from tailgate.domain.validation import validate_leader_fill
 
 __all__ = [
     "DEFAULT_PARAMS",
     "STEP_NAMES",
     "Action",
+    "CloseReason",
     "CopyParams",
+    "LeaderCheck",
     "LeaderFill",
     "LeaderPosition",
     "LeaderState",
     "LeaderTrade",
     "LeaderboardEntry",
     "Level",
+    "Liquidation",
     "Market",
     "OrderBook",
     "OrderType",
@@ -63,15 +80,25 @@ __all__ = [
     "TraderScore",
     "TraderStyle",
     "aggregate_fills",
+    "check_trader_position",
     "classify_fill_action",
     "classify_trader_style",
     "compute_copy_size",
+    "compute_stop_price",
     "compute_trader_score",
+    "compute_trailing_stop_initial",
     "consistency_score",
     "evaluate_trade",
+    "find_liquidations",
     "get_leverage_from_positions",
+    "profit_tier_due",
     "round_price",
     "round_size",
     "select_traders",
+    "stop_fill_price",
+    "stop_loss_triggered",
+    "time_stop_triggered",
+    "trailing_stop_triggered",
+    "update_trailing_stop",
     "validate_leader_fill",
 ]
