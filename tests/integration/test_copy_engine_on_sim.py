@@ -166,10 +166,14 @@ class _CrashAfterVenueFill:
 
     async def place_order(self, order: OrderRequest) -> OrderResult:
         result = await self._venue.place_order(order)
-        self.sent.append(order.client_order_id)
-        if len(self.sent) == self._crash_on:
-            raise SystemExit("simulated crash")
+        if order.trigger_price is None:  # market orders (stops rest; they are not the point)
+            self.sent.append(order.client_order_id)
+            if len(self.sent) == self._crash_on:
+                raise SystemExit("simulated crash")
         return result
+
+    async def cancel_order(self, client_order_id: str) -> bool:
+        return await self._venue.cancel_order(client_order_id)
 
     async def order_by_client_id(self, client_order_id: str) -> OrderResult | None:
         return await self._venue.order_by_client_id(client_order_id)
@@ -179,7 +183,7 @@ def test_a_crash_between_venue_fill_and_record_is_settled_from_the_venue(world, 
     settings = _settings(tmp_path)
     clock_box = {"now": world.config.start_ms}
     venue = SimVenue(world, lambda: clock_box["now"], account_value=100_000.0)
-    crashing = _CrashAfterVenueFill(venue, crash_on=2)
+    crashing = _CrashAfterVenueFill(venue, crash_on=12)
     with pytest.raises(SystemExit):
         asyncio.run(run_sim_session(settings, days=20, world=world, venue=venue, gateway=crashing))
     store = Store.open(settings.resolved_database_url())
@@ -220,3 +224,30 @@ def test_a_new_process_with_a_fresh_simulator_gets_the_paper_account_back(world,
         assert len(fills) >= len(filled)
     finally:
         second.store.close()
+
+
+def test_every_open_position_has_its_stop_resting_at_the_venue(month):
+    stops = {
+        o.position_id: o
+        for o in month.store.load_orders([OrderState.SUBMITTED])
+        if o.purpose is OrderPurpose.STOP
+    }
+    open_positions = [p for p in month.store.load_positions() if p.status.value == "open"]
+    assert open_positions
+    for p in open_positions:
+        stop = stops[p.id]
+        assert stop.trigger_price == pytest.approx(p.stop_price, rel=1e-3)
+        assert stop.size == pytest.approx(p.size)
+        venue_view = asyncio.run(month.venue.order_by_client_id(stop.client_order_id))
+        assert venue_view.status.value == "open"
+
+
+def test_every_close_records_its_reason_and_stops_do_fire(month):
+    reasons = {p.close_reason for p in month.store.load_positions() if p.status.value == "closed"}
+    known = {"LEADER_CLOSED", "STOP_LOSS", "TRAILING_STOP", "TIME_STOP", "TRADER_LIQUIDATED"}
+    assert all(r in known or r.startswith("PROFIT_TIER_") for r in reasons), reasons
+    assert {"LEADER_CLOSED", "STOP_LOSS"} <= reasons
+    fired = [
+        o for o in month.store.load_orders([OrderState.FILLED]) if o.purpose is OrderPurpose.STOP
+    ]
+    assert fired and all(o.filled_size > 0 for o in fired)

@@ -22,7 +22,7 @@ def test_upgrade_creates_every_table_and_is_idempotent(db_url: str) -> None:
         upgrade_database(engine)
         upgrade_database(engine)  # already at head: a no-op
         upgrade_database(db_url)  # by URL too
-        assert current_revision(engine) == head_revision() == "0001"
+        assert current_revision(engine) == head_revision() == "0002"
         tables = set(inspect(engine).get_table_names())
         assert tables == set(metadata.tables) | {"alembic_version"}
     finally:
@@ -95,3 +95,28 @@ def test_password_never_rendered(caplog: pytest.LogCaptureFixture) -> None:
 def test_unsupported_database_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported database"):
         create_db_engine("mysql://user:pw@h/db")
+
+
+def test_a_0001_database_with_orders_upgrades_to_head_keeping_them(tmp_path):
+    from alembic import command
+
+    from tailgate.store.db import alembic_config
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    command.upgrade(alembic_config(url), "0001")
+    engine = create_db_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO orders (client_order_id, account, coin, is_buy, size, limit_price, "
+                "order_type, purpose, state, created_ms, updated_ms, reduce_only, filled_size, "
+                "avg_price, fee) VALUES ('0xabc', 'paper', 'BTC', 1, 0.1, 100000, 'market', "
+                "'entry', 'filled', 1, 1, 0, 0.1, 99990, 3.5)"
+            )
+        )
+    engine.dispose()
+    upgrade_database(url)
+    store = Store.open(url)
+    order = store.order_by_client_id("0xabc")
+    store.close()
+    assert order is not None and order.trigger_price is None and order.avg_price == 99990

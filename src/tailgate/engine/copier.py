@@ -22,6 +22,7 @@ from tailgate.engine.execution import OrderExecutor
 from tailgate.engine.ingestion import IngestionResult, LeaderTradeIngestor
 from tailgate.engine.leaders import LeaderBook
 from tailgate.engine.portfolio import Portfolio
+from tailgate.engine.positions import PositionManager
 from tailgate.logs import get_logger
 from tailgate.store import DuplicateTradeError, Store
 from tailgate.store.records import DeferredRecord, OrderRecord
@@ -52,6 +53,7 @@ class Copier:
         ingestor: LeaderTradeIngestor,
         leaders: LeaderBook,
         executor: OrderExecutor,
+        positions: PositionManager,
         portfolio: Portfolio,
         params: CopyParams,
         mirror_leader_close: bool = True,
@@ -63,6 +65,7 @@ class Copier:
         self._ingestor = ingestor
         self._leaders = leaders
         self._executor = executor
+        self._positions = positions
         self._portfolio = portfolio
         self._params = params
         self._mirror_close = mirror_leader_close
@@ -142,7 +145,7 @@ class Copier:
             )
             heapq.heappush(self._deferred, (record.due_ms, record.id, record))
         if order is not None:
-            await self._executor.execute(order, now_ms, leader_trade_id=recorded.trade_id)
+            await self._enter(order, now_ms, recorded.trade_id)
         if signal.outcome is SignalOutcome.EXIT:
             await self._mirror_exit(trade, now_ms, mids)
 
@@ -172,9 +175,20 @@ class Copier:
             self._store.resolve_deferred(record.id, signal, evaluated_ms=now_ms, order=order)
             self._log_signal(signal, now_ms, deferred_id=record.id)
             if order is not None:
-                await self._executor.execute(order, now_ms, leader_trade_id=record.leader_trade_id)
+                await self._enter(order, now_ms, record.leader_trade_id)
             done += 1
         return done
+
+    async def _enter(self, order: OrderRecord, now_ms: int, leader_trade_id: int) -> None:
+        """Send an entry; a filled entry gets (or moves) its protective stop at the venue."""
+        await self._executor.execute(order, now_ms, leader_trade_id=leader_trade_id)
+        if order.position_id is None or order.filled_size <= 0:
+            return
+        position = next(
+            (p for p in self._portfolio.open_positions if p.id == order.position_id), None
+        )
+        if position is not None:
+            await self._positions.protect(position, now_ms)
 
     # ---- helpers --------------------------------------------------------------------------
 
@@ -270,13 +284,9 @@ class Copier:
             else:
                 fraction = trade.size / abs(trade.start_position) if trade.start_position else 0
                 size, reason = position.size * min(fraction, 1.0), ReasonCode.LEADER_REDUCED
-            order = self._executor.plan_exit(
-                position, size, mark, reason.value, f"{trade.key}:pos{position.id}", now_ms
+            await self._positions.close_position(
+                position, reason.value, now_ms, size=size, mark=mark
             )
-            if order.size <= 0:
-                continue
-            self._store.insert_order(order)
-            await self._executor.execute(order, now_ms)
 
     def _log_signal(self, signal: Signal, now_ms: int, **extra: object) -> None:
         t = signal.trade

@@ -14,10 +14,12 @@ import math
 from collections.abc import Mapping
 
 from tailgate.domain.models import LeaderTrade, Market, OrderType, Side
+from tailgate.domain.params import DEFAULT_PARAMS, CopyParams
 from tailgate.domain.positions import average_entry, pnl
 from tailgate.domain.precision import round_price, round_size
 from tailgate.domain.reasons import ReasonCode
 from tailgate.domain.signals import Signal
+from tailgate.domain.stops import CloseReason, compute_stop_price, compute_trailing_stop_initial
 from tailgate.engine.portfolio import Portfolio
 from tailgate.logs import get_logger
 from tailgate.store import Store
@@ -51,7 +53,9 @@ class OrderExecutor:
         store: Store,
         markets: Mapping[str, Market],
         portfolio: Portfolio,
+        params: CopyParams = DEFAULT_PARAMS,
     ) -> None:
+        self._params = params
         self._gateway = gateway
         self._store = store
         self._markets = markets
@@ -118,6 +122,53 @@ class OrderExecutor:
             reason=reason,
         )
 
+    def plan_stop(self, position: PositionRecord, now_ms: int) -> OrderRecord:
+        """The protective stop for `position` at its stop price, for its whole size."""
+        assert position.stop_price is not None and position.id is not None
+        market = self._markets[position.coin]
+        is_buy = position.side is Side.SHORT
+        # round the trigger so it fires no later than asked: sell stops up, buy stops down
+        trigger = round_price(position.stop_price, market, is_buy=is_buy)
+        worst = trigger * (1 + EXIT_SLIPPAGE_CAP) if is_buy else trigger * (1 - EXIT_SLIPPAGE_CAP)
+        cause = f"pos{position.id}:stop:{position.size:.10g}:{now_ms}"
+        return OrderRecord(
+            client_order_id=client_order_id(self._portfolio.account, cause),
+            account=self._portfolio.account,
+            coin=position.coin,
+            is_buy=is_buy,
+            size=round_size(position.size, market),
+            limit_price=round_price(worst, market, is_buy=is_buy),
+            order_type=OrderType.MARKET,
+            purpose=OrderPurpose.STOP,
+            state=OrderState.PENDING,
+            created_ms=now_ms,
+            updated_ms=now_ms,
+            reduce_only=True,
+            position_id=position.id,
+            leader=position.leader,
+            price_source="stop",
+            reason=CloseReason.STOP_LOSS.value,
+            trigger_price=trigger,
+        )
+
+    async def cancel(self, order: OrderRecord, now_ms: int) -> OrderRecord:
+        """Cancel a resting order; if the venue says it is no longer resting, settle it."""
+        cancelled = await self._gateway.cancel_order(order.client_order_id)
+        result = await self._gateway.order_by_client_id(order.client_order_id)
+        if result is not None:
+            self._apply_result(order, result, now_ms, None)
+        elif cancelled:
+            order.state, order.reason, order.updated_ms = OrderState.EXPIRED, "cancelled", now_ms
+            self._store.update_order(order)
+        return order
+
+    async def refresh(self, order: OrderRecord, now_ms: int) -> OrderRecord:
+        """Ask the venue about a resting order and record any change (a stop that fired)."""
+        result = await self._gateway.order_by_client_id(order.client_order_id)
+        if result is not None and result.status is not OrderStatus.OPEN:
+            self._apply_result(order, result, now_ms, None)
+        return order
+
     # ---- sending --------------------------------------------------------------------------
 
     async def execute(
@@ -136,6 +187,7 @@ class OrderExecutor:
             limit_price=order.limit_price,
             order_type=order.order_type,
             reduce_only=order.reduce_only,
+            trigger_price=order.trigger_price,
         )
         try:
             result = await self._gateway.place_order(request)
@@ -171,6 +223,10 @@ class OrderExecutor:
     ) -> None:
         order.updated_ms = now_ms
         order.venue_order_id = result.venue_order_id
+        if result.status is OrderStatus.OPEN:  # a stop resting at the venue
+            order.state = OrderState.SUBMITTED
+            self._store.update_order(order)
+            return
         order.filled_size = result.filled_size
         order.avg_price = result.avg_price
         order.fee = result.fee
@@ -178,8 +234,12 @@ class OrderExecutor:
             order.state = OrderState.REJECTED
             order.reason = result.reason or ReasonCode.ORDER_REJECTED.value
         elif result.filled_size <= 0:
-            order.state = OrderState.EXPIRED  # IOC: nothing crossed within the limit
-            order.reason = ReasonCode.ORDER_NOT_FILLED.value
+            order.state = OrderState.EXPIRED  # IOC: nothing crossed; or a stop cancelled
+            order.reason = (
+                result.reason
+                if order.purpose is OrderPurpose.STOP
+                else ReasonCode.ORDER_NOT_FILLED.value
+            )
         else:
             full = math.isclose(result.filled_size, order.size, rel_tol=1e-9)
             order.state = OrderState.FILLED if full else OrderState.PARTIAL
@@ -218,6 +278,7 @@ class OrderExecutor:
                 existing.entry_price = average_entry(
                     existing.size, existing.entry_price, size, price
                 )
+                existing.stop_price = compute_stop_price(existing.entry_price, side, self._params)
                 existing.size += size
                 existing.fees_paid += fee
                 existing.realized_pnl -= fee
@@ -234,6 +295,9 @@ class OrderExecutor:
                     leader_trade_id=leader_trade_id,
                     fees_paid=fee,
                     realized_pnl=-fee,
+                    stop_price=compute_stop_price(price, side, self._params),
+                    trailing_stop=compute_trailing_stop_initial(price, side, self._params),
+                    extreme_price=price,
                 ),
                 -fee,
             )

@@ -20,6 +20,7 @@ from tailgate.engine.execution import OrderExecutor
 from tailgate.engine.ingestion import LeaderTradeIngestor
 from tailgate.engine.leaders import LeaderBook
 from tailgate.engine.portfolio import Portfolio
+from tailgate.engine.positions import PositionManager
 from tailgate.logs import get_logger
 from tailgate.store import Store
 from tailgate.store.records import PositionStatus
@@ -69,6 +70,7 @@ class Engine:
         self.leaders: LeaderBook
         self.copier: Copier
         self.executor: OrderExecutor
+        self.positions: PositionManager
 
     async def start(self) -> None:
         """Load state, settle unfinished orders, make sure leaders are selected."""
@@ -81,9 +83,22 @@ class Engine:
             cash,
             self.store.load_positions(status=PositionStatus.OPEN, account=account),
         )
-        self.executor = OrderExecutor(self._gateway, self.store, markets, self.portfolio)
+        self.executor = OrderExecutor(
+            self._gateway, self.store, markets, self.portfolio, self.params
+        )
+
         settled = await self.executor.resolve_open_orders(now)
         self.leaders = LeaderBook(self._feed, self.store, self.params, markets)
+        self.positions = PositionManager(
+            store=self.store,
+            feed=self._feed,
+            market=self._market,
+            executor=self.executor,
+            portfolio=self.portfolio,
+            leaders=self.leaders,
+            params=self.params,
+            markets=markets,
+        )
         ingestor = LeaderTradeIngestor(self._feed, self.store, markets)
         self.copier = Copier(
             store=self.store,
@@ -92,6 +107,7 @@ class Engine:
             ingestor=ingestor,
             leaders=self.leaders,
             executor=self.executor,
+            positions=self.positions,
             portfolio=self.portfolio,
             params=self.params,
             mirror_leader_close=self.settings.mirror_leader_close,
@@ -143,6 +159,7 @@ class Engine:
             log.warning("final_marks_unavailable")
         try:
             self._ingestor.checkpoint(now)
+            self.positions.flush(now)
             self.store.set_state("clock_ms", now, now)
             self._snapshot_equity(now)
         except Exception:
@@ -165,6 +182,7 @@ class Engine:
         self.stats.deferred_resolved += await self.copier.process_deferred(now)
 
     async def _monitor(self, now: int) -> None:
+        await self.positions.monitor(now)
         # Position management (stops, trails, time stops) will run here every interval; for
         # now the monitor values the book, hourly.
         if (

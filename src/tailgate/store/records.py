@@ -46,6 +46,7 @@ class OrderState(StrEnum):
 class OrderPurpose(StrEnum):
     ENTRY = "entry"
     EXIT = "exit"
+    STOP = "stop"  # the protective stop resting at the venue (a trigger order)
 
 
 class PositionStatus(StrEnum):
@@ -76,6 +77,7 @@ class OrderRecord:
     filled_size: float = 0.0
     avg_price: float = 0.0
     fee: float = 0.0
+    trigger_price: float | None = None  # stop orders: the price that triggers them
     id: int | None = None
 
 

@@ -283,6 +283,7 @@ class OrderRow(Base):
     filled_size: Mapped[float]
     avg_price: Mapped[float]
     fee: Mapped[float]
+    trigger_price: Mapped[float | None]
 
 
 class FillRow(Base):

@@ -80,6 +80,7 @@ class OrderRequest:
     limit_price: float  # worst acceptable price, already rounded to the venue's tick
     order_type: OrderType = OrderType.MARKET
     reduce_only: bool = False
+    trigger_price: float | None = None  # set: a stop-market trigger order that rests
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,10 @@ class OrderGateway(Protocol):
     async def place_order(self, order: OrderRequest) -> OrderResult: ...
 
     async def order_by_client_id(self, client_order_id: str) -> OrderResult | None: ...
+
+    async def cancel_order(self, client_order_id: str) -> bool:
+        """Cancel a resting order (a stop); False when nothing rests under that id."""
+        ...
 
 
 @runtime_checkable

@@ -54,6 +54,7 @@ from tailgate.venues.protocols import (
 )
 from tailgate.venues.sim import payloads
 from tailgate.venues.sim.book import take_liquidity
+from tailgate.venues.sim.triggers import PendingTrigger, settle_trigger
 from tailgate.venues.sim.world import SimWorld
 
 __all__ = ["MIN_ORDER_NOTIONAL_USD", "SimVenue"]
@@ -88,6 +89,9 @@ class SimVenue:
         self.realised_pnl = 0.0
         self.fees_paid = 0.0
         self._leaderboard_cache: tuple[int, list[dict[str, object]]] | None = None
+        self._triggers: dict[str, PendingTrigger] = {}  # resting stops by client order id
+        self._settled_minute = -1
+        self._mids_cache: tuple[int, dict[str, float]] | None = None
 
     def restore_account(self, cash: float, positions: Iterable[VenuePosition]) -> None:
         """Rebuild our account after a restart of the process that held this simulator.
@@ -137,7 +141,12 @@ class SimVenue:
         return parse_meta(payloads.meta(self.world))
 
     async def mids(self) -> dict[str, float]:
-        return parse_all_mids(payloads.all_mids(self.world, self.now_ms()))
+        self._settle_triggers()
+        minute = self.world.paths.minute_of(self.now_ms())
+        if self._mids_cache is None or self._mids_cache[0] != minute:  # prices move per minute
+            mids = parse_all_mids(payloads.all_mids(self.world, self.now_ms()))
+            self._mids_cache = (minute, mids)
+        return dict(self._mids_cache[1])
 
     async def order_book(self, coin: str) -> OrderBook:
         if self.world.market(coin) is None:
@@ -146,18 +155,102 @@ class SimVenue:
 
     # --- OrderGateway -------------------------------------------------------------------------
     async def place_order(self, order: OrderRequest) -> OrderResult:
+        self._settle_triggers()
         previous = self._orders.get(order.client_order_id)
         if previous is not None:
             return previous
-        result = self._execute(order)
+        if order.trigger_price is not None:
+            result = self._rest_trigger(order)
+        else:
+            result = self._execute(order)
         self._orders[order.client_order_id] = result
         return result
 
     async def order_by_client_id(self, client_order_id: str) -> OrderResult | None:
+        self._settle_triggers()
         return self._orders.get(client_order_id)
+
+    async def cancel_order(self, client_order_id: str) -> bool:
+        """Cancel a resting stop; False when there is nothing resting under that id."""
+        self._settle_triggers()
+        if self._triggers.pop(client_order_id, None) is None:
+            return False
+        self._orders[client_order_id] = OrderResult(
+            client_order_id, OrderStatus.CANCELLED, reason="cancelled"
+        )
+        return True
+
+    def _rest_trigger(self, order: OrderRequest) -> OrderResult:
+        market = self.world.market(order.coin)
+        if market is None:
+            return self._reject(order, ReasonCode.UNKNOWN_COIN, f"no market {order.coin!r}")
+        probe = OrderRequest(
+            order.client_order_id,
+            order.coin,
+            order.is_buy,
+            order.size,
+            order.trigger_price or 0.0,
+            order.order_type,
+            reduce_only=True,
+        )
+        rejected = self._validate(probe, market)
+        if rejected is not None:
+            return rejected
+        if not order.reduce_only:
+            return self._reject(order, ReasonCode.ORDER_REJECTED, "stops must be reduce-only")
+        assert order.trigger_price is not None
+        self._triggers[order.client_order_id] = PendingTrigger(
+            order.client_order_id,
+            order.coin,
+            order.is_buy,
+            order.size,
+            order.trigger_price,
+            self.now_ms(),
+        )
+        return OrderResult(order.client_order_id, OrderStatus.OPEN, reason="resting")
+
+    def _settle_triggers(self) -> None:
+        """Fill every resting stop the bars since it was last checked went through."""
+        if not self._triggers:
+            return
+        now = self.now_ms()
+        minute = self.world.paths.minute_of(now)
+        if minute == self._settled_minute:  # bars complete once a minute: nothing new yet
+            return
+        self._settled_minute = minute
+        for cid in sorted(self._triggers):
+            stop = self._triggers[cid]
+            fill = settle_trigger(self.world, stop, now)
+            if fill is None:
+                continue
+            del self._triggers[cid]
+            market = self.world.market(stop.coin)
+            assert market is not None
+            held = self._holdings.get(stop.coin)
+            size = 0.0
+            if held is not None and (held.size > 0) != stop.is_buy:
+                size = min(stop.size, round(abs(held.size), market.sz_decimals))
+            if size <= 0:  # the position was already gone: nothing to stop out
+                self._orders[cid] = OrderResult(cid, OrderStatus.CANCELLED, reason="no position")
+                continue
+            fee = size * fill.price * self.fee_rate
+            venue_id = f"{self._next_order_id}-{cid.removeprefix('0x')[:16]}"
+            self._next_order_id += 1
+            self._book_fill(stop.coin, stop.is_buy, size, fill.price, fee, market.sz_decimals)
+            self._orders[cid] = OrderResult(
+                client_order_id=cid,
+                status=OrderStatus.FILLED,
+                filled_size=size,
+                avg_price=fill.price,
+                fee=fee,
+                venue_order_id=venue_id,
+                fills=(VenueFill(f"{venue_id}-0", fill.price, size, fee, fill.time_ms),),
+                reason=ReasonCode.ORDER_FILLED.value,
+            )
 
     # --- AccountState -------------------------------------------------------------------------
     async def account_snapshot(self) -> AccountSnapshot:
+        self._settle_triggers()
         now = self.now_ms()
         positions = tuple(
             VenuePosition(coin=coin, side=Side.of(h.size), size=abs(h.size), entry_price=h.entry)

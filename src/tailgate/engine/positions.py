@@ -1,0 +1,274 @@
+"""Position management (SPEC §C5): the venue stop, the monitor loop, and `close_position`.
+
+Every entry gets a hard stop resting at the venue — the first line of defence, there even if
+this process dies. Every MONITOR_INTERVAL the monitor settles stops that fired, moves the
+trailing stop with the best mark, and closes on the trailing stop, the time stop, the hard stop
+(as a backup), a profit tier (partially, once each), or the leader's liquidation (then the
+leader is blacklisted for LIQUIDATION_COOLDOWN_DAYS). Every close records its reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from tailgate.domain.models import MS_PER_DAY, Market, Side
+from tailgate.domain.params import CopyParams
+from tailgate.domain.precision import round_size
+from tailgate.domain.stops import (
+    CloseReason,
+    LeaderCheck,
+    check_trader_position,
+    profit_tier_due,
+    stop_loss_triggered,
+    time_stop_triggered,
+    trailing_stop_triggered,
+    update_trailing_stop,
+)
+from tailgate.engine.execution import OrderExecutor
+from tailgate.engine.leaders import LeaderBook
+from tailgate.engine.portfolio import Portfolio
+from tailgate.logs import get_logger
+from tailgate.store import Store
+from tailgate.store.records import OrderPurpose, OrderRecord, OrderState, PositionRecord
+from tailgate.venues.protocols import LeaderFeed, MarketData
+
+__all__ = ["PositionManager"]
+
+log = get_logger("tailgate.positions")
+
+LEADER_CHECK_INTERVAL_MS = 300_000  # leaders' positions are checked every 5 minutes
+TRAIL_FLUSH_INTERVAL_MS = 300_000  # moved trailing stops are persisted every 5 minutes
+
+
+class PositionManager:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        feed: LeaderFeed,
+        market: MarketData,
+        executor: OrderExecutor,
+        portfolio: Portfolio,
+        leaders: LeaderBook,
+        params: CopyParams,
+        markets: Mapping[str, Market],
+    ) -> None:
+        self._store = store
+        self._feed = feed
+        self._market = market
+        self._executor = executor
+        self._portfolio = portfolio
+        self._leaders = leaders
+        self._params = params
+        self._markets = markets
+        self._stops: dict[int, OrderRecord] = {
+            o.position_id: o
+            for o in store.load_orders([OrderState.SUBMITTED])
+            if o.purpose is OrderPurpose.STOP and o.position_id is not None
+        }
+        self._leader_checked: dict[int, int] = {}
+        self._dirty: dict[int, PositionRecord] = {}  # trailing stops moved since the last flush
+        self._flushed_ms = 0
+
+    # ---- the venue stop ---------------------------------------------------------------------
+
+    async def protect(self, position: PositionRecord, now_ms: int) -> None:
+        """(Re)place the venue stop for the position's current size and stop price."""
+        assert position.id is not None
+        old = self._stops.pop(position.id, None)
+        if old is not None:
+            await self._executor.cancel(old, now_ms)
+            if old.state is OrderState.FILLED:  # it fired before we could move it
+                return
+        if position.stop_price is None or position.size <= 0:
+            return
+        stop = self._executor.plan_stop(position, now_ms)
+        if stop.size <= 0:
+            return
+        self._store.insert_order(stop)
+        await self._executor.execute(stop, now_ms)
+        if stop.state is OrderState.SUBMITTED:
+            self._stops[position.id] = stop
+        else:
+            log.error(
+                "stop_not_placed",
+                position=position.id,
+                coin=position.coin,
+                state=stop.state.value,
+                reason=stop.reason,
+            )
+
+    # ---- closing ----------------------------------------------------------------------------
+
+    async def close_position(
+        self,
+        position: PositionRecord,
+        reason: str,
+        now_ms: int,
+        *,
+        size: float | None = None,
+        mark: float | None = None,
+    ) -> None:
+        """Market-close `size` of the position (all of it by default), cancel its venue stop,
+        persist status and reason; a partial close re-places the stop for what remains."""
+        assert position.id is not None
+        if mark is None:
+            mark = (await self._market.mids()).get(position.coin)
+            if mark is None:
+                log.error("close_without_price", position=position.id, reason=reason)
+                return
+        full = size is None or size >= position.size
+        stop = self._stops.pop(position.id, None)
+        if stop is not None:
+            await self._executor.cancel(stop, now_ms)
+            if position.status.value == "closed":  # the stop fired first: it closed it
+                return
+        take = position.size if full else size
+        cause = f"pos{position.id}:{reason}:{position.tiers_taken}:{now_ms}"
+        order = self._executor.plan_exit(position, take, mark, reason, cause, now_ms)
+        if order.size > 0:
+            self._store.insert_order(order)
+            await self._executor.execute(order, now_ms)
+        log.info(
+            "position_close",
+            position=position.id,
+            coin=position.coin,
+            side=position.side.value,
+            reason=reason,
+            size=order.size,
+            mark=mark,
+            state=order.state.value,
+            remaining=position.size,
+        )
+        if position.status.value == "open":
+            await self.protect(position, now_ms)
+
+    # ---- the monitor ------------------------------------------------------------------------
+
+    async def monitor(self, now_ms: int) -> None:
+        if now_ms - self._flushed_ms >= TRAIL_FLUSH_INTERVAL_MS:
+            self.flush(now_ms)
+        if not self._portfolio.open_positions:
+            return
+        marks = await self._market.mids()
+        for position in list(self._portfolio.open_positions):
+            if await self._stop_fired(position, now_ms):
+                continue
+            mark = marks.get(position.coin)
+            if mark is None:
+                continue
+            self._trail(position, mark)
+            reason = self._exit_reason(position, mark, now_ms)
+            if reason is not None:
+                await self.close_position(position, reason, now_ms, mark=mark)
+                continue
+            tier = profit_tier_due(position, mark, self._params)
+            if tier is not None and self._params.profit_tiers:
+                take = position.size * self._params.profit_tiers[tier].take_fraction
+                position.tiers_taken |= 1 << tier
+                market = self._markets[position.coin]
+                if round_size(take, market) > 0:
+                    await self.close_position(
+                        position,
+                        f"{CloseReason.PROFIT_TIER.value}_{tier + 1}",
+                        now_ms,
+                        size=take,
+                        mark=mark,
+                    )
+                else:
+                    self._store.save_position(position)
+                continue
+            await self._check_leader(position, now_ms, mark)
+
+    async def _stop_fired(self, position: PositionRecord, now_ms: int) -> bool:
+        assert position.id is not None
+        stop = self._stops.get(position.id)
+        if stop is None:
+            return False
+        await self._executor.refresh(stop, now_ms)
+        if stop.state is OrderState.SUBMITTED:
+            return False
+        self._stops.pop(position.id, None)
+        if stop.state in (OrderState.FILLED, OrderState.PARTIAL):
+            log.info(
+                "stop_fired",
+                position=position.id,
+                coin=position.coin,
+                price=stop.avg_price,
+                size=stop.filled_size,
+            )
+        if position.status.value == "open":  # partial, or cancelled by the venue: re-protect
+            await self.protect(position, now_ms)
+        return position.status.value != "open"
+
+    def _trail(self, position: PositionRecord, mark: float) -> None:
+        t = update_trailing_stop(position, mark, self._params)
+        if (t.extreme_price, t.trailing_stop) != (position.extreme_price, position.trailing_stop):
+            position.extreme_price, position.trailing_stop = t.extreme_price, t.trailing_stop
+            assert position.id is not None
+            self._dirty[position.id] = position
+
+    def flush(self, now_ms: int) -> None:
+        """Persist moved trailing stops (batched: the venue's hard stop is what protects a
+        position across a crash; the trail is the monitor's, restored to its last flush)."""
+        for position in self._dirty.values():
+            if position.status.value == "open":
+                self._store.save_position(position)
+        self._dirty.clear()
+        self._flushed_ms = now_ms
+
+    def _exit_reason(self, position: PositionRecord, mark: float, now_ms: int) -> str | None:
+        if stop_loss_triggered(position, mark):
+            return CloseReason.STOP_LOSS.value  # the venue stop should have fired: backup
+        if trailing_stop_triggered(position, mark):
+            return CloseReason.TRAILING_STOP.value
+        if time_stop_triggered(position.opened_ms, now_ms, self._params):
+            return CloseReason.TIME_STOP.value
+        return None
+
+    async def _check_leader(self, position: PositionRecord, now_ms: int, mark: float) -> None:
+        """Leader liquidation (§C5): their position vanished and no Close fill explains it."""
+        assert position.id is not None
+        if position.leader is None:
+            return
+        last = self._leader_checked.get(position.id)
+        if last is not None and now_ms - last < LEADER_CHECK_INTERVAL_MS:
+            return
+        self._leader_checked[position.id] = now_ms
+        state = await self._feed.leader_state(position.leader)
+        live = state.position(position.coin)
+        if live is not None and live.side is position.side:
+            return
+        close_seen = await self._leader_closed_since(position, now_ms)
+        verdict = check_trader_position(position.side, live, close_seen)
+        if verdict is LeaderCheck.LIQUIDATED:
+            until = now_ms + int(self._params.liquidation_cooldown_days * MS_PER_DAY)
+            self._leaders.blacklist(position.leader, until, CloseReason.TRADER_LIQUIDATED.value)
+            log.warning(
+                "leader_liquidated",
+                leader=position.leader,
+                coin=position.coin,
+                position=position.id,
+                blacklisted_until_ms=until,
+            )
+            await self.close_position(
+                position, CloseReason.TRADER_LIQUIDATED.value, now_ms, mark=mark
+            )
+
+    async def _leader_closed_since(self, position: PositionRecord, now_ms: int) -> bool:
+        """Did a fill of the leader close (or flip) this position since they opened it?
+        (Their open precedes our copy by the confirmation delay; a day back is ample.)"""
+        assert position.leader is not None
+        since = position.opened_ms - MS_PER_DAY
+        page = await self._feed.leader_fills(position.leader, since, now_ms + 1)
+        for fill in page.fills:
+            if fill.coin != position.coin:
+                continue
+            start_side = Side.LONG if fill.start_position > 0 else Side.SHORT
+            if (
+                fill.start_position != 0
+                and start_side is position.side
+                and (fill.end_position == 0 or (fill.end_position > 0) != (fill.start_position > 0))
+            ):
+                return True
+        return False
