@@ -1,0 +1,1 @@
+"""Backtesting: replay, fill and slippage models, metrics and reports (SPEC §B)."""
