@@ -75,9 +75,24 @@ def demo(
         session = asyncio.run(run_sim_session(settings, days=days))
         marks = session.world.mids_at(session.end_ms)
         summary = summarize(session, marks)
-        session.store.close()
     render_summary(console, summary, settings)
+    _render_backtest_metrics(session, summary)
+    session.store.close()
     console.print(f"\nstore: {demo_db}   decision log (JSON lines): {log_file}")
+
+
+def _render_backtest_metrics(session: object, summary: object) -> None:
+    """The §B2 metrics of the run's closed trades, as a backtest would report them."""
+    from tailgate.backtest.metrics import compute_metrics
+    from tailgate.backtest.report import render_terminal
+    from tailgate.backtest.trades import closed_trades
+    from tailgate.store import Store
+
+    store: Store = session.store  # type: ignore[attr-defined]
+    account = session.engine.portfolio.account  # type: ignore[attr-defined]
+    trades = closed_trades(store, account)
+    metrics = compute_metrics(trades, summary.equity_curve, summary.starting_balance)  # type: ignore[attr-defined]
+    render_terminal(console, metrics, trades)
 
 
 @app.command()
