@@ -118,3 +118,37 @@ def test_stop_while_pacing_in_real_time_still_wakes_the_next_sleeper():
         return results
 
     assert asyncio.run(main()) == [False]
+
+
+def test_a_stop_that_races_the_pacing_timeout_ends_the_driver_cleanly(monkeypatch):
+    """The stop lands in the same loop iteration as the pacing wait's timeout: `wait_for`
+    reports a timeout although the clock was stopped (and its queue emptied) meanwhile."""
+    import tailgate.engine.clock as clock_module
+
+    clock = None
+
+    async def racing_wait_for(awaitable, timeout):
+        awaitable.close()
+        clock.stop()
+        raise TimeoutError
+
+    monkeypatch.setattr(clock_module.asyncio, "wait_for", racing_wait_for)
+
+    async def main():
+        nonlocal clock
+        clock = SimClock(start_ms=0, pace=1.0)
+        results = []
+
+        async def sleeper():
+            try:
+                results.append(await clock.sleep_until(1_000))
+            finally:
+                clock.leave()
+
+        async with asyncio.TaskGroup() as tg:
+            clock.join()
+            tg.create_task(sleeper())
+            tg.create_task(clock.drive())
+        return results
+
+    assert asyncio.run(main()) == [False]

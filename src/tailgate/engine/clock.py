@@ -14,6 +14,7 @@ starts), call `clock.leave()` when it ends, and await nothing but the clock betw
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import time
 from typing import Protocol
@@ -150,11 +151,10 @@ class SimClock:
                 # Wait in real time with the sleeper still queued: a stop arriving meanwhile
                 # (a signal) must find it and wake it, or its loop would wait forever.
                 real_wait = (t - self._now) / 1000 / self._pace
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop_event.wait(), timeout=real_wait)
-                    return  # stopped while pacing; stop() woke every sleeper
-                except TimeoutError:
-                    pass
+                if self._stopping:  # a stop during the wait (even one racing its timeout)
+                    return  # stop() woke every sleeper and emptied the queue
             heapq.heappop(self._sleepers)
             self._now = t
             self.wakeups += 1
