@@ -6,13 +6,19 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from tailgate.config import ConfigError, Settings, load_settings, redacted_dump
 from tailgate.logs import configure_logging
+
+if TYPE_CHECKING:  # imported lazily at run time: `--help` stays fast
+    from tailgate.domain.models import Trader
+    from tailgate.engine.sim_session import SimSession
+    from tailgate.interfaces.summary import RunSummary
+    from tailgate.venues.sim import SimWorld
 
 __all__ = ["app", "main"]
 
@@ -81,17 +87,14 @@ def demo(
     console.print(f"\nstore: {demo_db}   decision log (JSON lines): {log_file}")
 
 
-def _render_backtest_metrics(session: object, summary: object) -> None:
+def _render_backtest_metrics(session: SimSession, summary: RunSummary) -> None:
     """The §B2 metrics of the run's closed trades, as a backtest would report them."""
     from tailgate.backtest.metrics import compute_metrics
     from tailgate.backtest.report import render_terminal
     from tailgate.backtest.trades import closed_trades
-    from tailgate.store import Store
 
-    store: Store = session.store  # type: ignore[attr-defined]
-    account = session.engine.portfolio.account  # type: ignore[attr-defined]
-    trades = closed_trades(store, account)
-    metrics = compute_metrics(trades, summary.equity_curve, summary.starting_balance)  # type: ignore[attr-defined]
+    trades = closed_trades(session.store, session.engine.portfolio.account)
+    metrics = compute_metrics(trades, summary.equity_curve, summary.starting_balance)
     render_terminal(console, metrics, trades)
 
 
@@ -150,7 +153,7 @@ def leaders(
     render_leaders(console, traders, world, limit)
 
 
-async def _score_sim_leaders(settings: Settings):  # type: ignore[no-untyped-def]
+async def _score_sim_leaders(settings: Settings) -> tuple[list[Trader], SimWorld]:
     import tempfile
 
     from tailgate.engine.leaders import LeaderBook
