@@ -55,6 +55,9 @@ def test_demo_runs_end_to_end_and_explains_the_result(tmp_path):
     out = result.output
     for heading in ("Leaders selected", "Selection precision", "Signals", "Positions", "Result"):
         assert heading in out
+    assert "Backtest result" in out and "Why our positions were closed" in out
+    fingerprint = out.split("fingerprint: ")[1].split()[0]
+    assert len(fingerprint) == 64 and int(fingerprint, 16) >= 0
     assert (tmp_path / "tailgate-data" / "demo.db").exists()
     assert "signal" in (tmp_path / "tailgate-data" / "demo.log").read_text()
 

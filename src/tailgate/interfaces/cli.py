@@ -96,6 +96,14 @@ def _render_backtest_metrics(session: SimSession, summary: RunSummary) -> None:
     trades = closed_trades(session.store, session.engine.portfolio.account)
     metrics = compute_metrics(trades, summary.equity_curve, summary.starting_balance)
     render_terminal(console, metrics, trades)
+    _print_fingerprint(session)
+
+
+def _print_fingerprint(session: SimSession) -> None:
+    from tailgate.backtest.fingerprint import store_fingerprint
+
+    markets = {m.coin: m for m in session.world.markets}
+    console.print(f"fingerprint: {store_fingerprint(session.store, markets)}")
 
 
 @app.command()
@@ -124,8 +132,9 @@ def run(
     _log_to(settings, None)
     session = asyncio.run(run_sim_session(settings, days=days, resume=resume, pace=speed))
     summary = summarize(session, session.world.mids_at(session.end_ms))
-    session.store.close()
     render_summary(console, summary, settings)
+    _print_fingerprint(session)
+    session.store.close()
 
 
 @app.command()
