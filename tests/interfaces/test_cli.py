@@ -21,7 +21,8 @@ def _isolated(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "args", [[], ["demo"], ["run"], ["leaders"], ["config"], ["db"], ["db", "upgrade"]]
+    "args",
+    [[], ["demo"], ["run"], ["backtest"], ["leaders"], ["config"], ["db"], ["db", "upgrade"]],
 )
 def test_every_command_has_help(args):
     result = runner.invoke(app, [*args, "--help"])
@@ -72,3 +73,19 @@ def test_stored_leaders_need_a_run_first():
     result = runner.invoke(app, ["leaders", "--stored"])
     assert result.exit_code == 1
     assert "no leaders stored yet" in result.output
+
+
+def test_backtest_writes_a_report_and_json_with_the_fingerprint(tmp_path):
+    import json
+
+    report, data = tmp_path / "out.html", tmp_path / "out.json"
+    result = runner.invoke(
+        app, ["backtest", "--days", "3", "--report", str(report), "--json", str(data)]
+    )
+    assert result.exit_code == 0, result.output
+    fingerprint = result.output.split("fingerprint: ")[1].split()[0]
+    parsed = json.loads(data.read_text())
+    assert parsed["fingerprint"] == fingerprint
+    assert {"metrics", "trades", "equity"} <= set(parsed)
+    html = report.read_text()
+    assert fingerprint in html and '<script src="http' not in html

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from tailgate.config import Settings
@@ -30,6 +30,7 @@ __all__ = ["Engine", "EngineStats"]
 
 log = get_logger("tailgate.runner")
 
+Observer = tuple[int, Callable[[int], None]]
 EQUITY_SNAPSHOT_INTERVAL_MS = 3_600_000
 MAX_CONSECUTIVE_FAILURES = 5  # a loop failing this often in a row stops the engine (fail closed)
 
@@ -125,8 +126,11 @@ class Engine:
             orders_settled=settled,
         )
 
-    async def run(self) -> None:
-        """Run every loop until the clock stops (end of a simulation, or a signal)."""
+    async def run(self, observers: Sequence[Observer] = ()) -> None:
+        """Run every loop until the clock stops (end of a simulation, or a signal).
+
+        `observers` are (interval_ms, callback(now_ms)) pairs run on the same clock — e.g. a
+        progress bar; they watch, they do not trade."""
         self._install_signal_handlers()
         s = self.settings
         refresh_ms = int(s.leader_refresh_interval_hours * 3_600_000)
@@ -138,6 +142,12 @@ class Engine:
         loops.append(("ingestion", int(s.poll_interval_trades_sec * 1000), self._ingest, now))
         loops.append(("deferred", int(s.deferred_check_interval_sec * 1000), self._deferred, now))
         loops.append(("monitor", int(s.monitor_interval_sec * 1000), self._monitor, now))
+        for i, (interval_ms, callback) in enumerate(observers):
+
+            async def observe(t: int, callback: Callable[[int], None] = callback) -> None:
+                callback(t)
+
+            loops.append((f"observer{i}", interval_ms, observe, now))
         try:
             async with asyncio.TaskGroup() as group:
                 for name, interval, step, first in loops:

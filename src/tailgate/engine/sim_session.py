@@ -7,12 +7,13 @@ one way to assemble world, clock, venue, store and engine, so they all exercise 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tailgate.config import Settings
-from tailgate.domain.models import MS_PER_DAY
+from tailgate.domain.models import MS_PER_DAY, MS_PER_HOUR
 from tailgate.engine.clock import SimClock
-from tailgate.engine.runner import Engine
+from tailgate.engine.runner import Engine, Observer
 from tailgate.store import Store
 from tailgate.store.records import PositionStatus
 from tailgate.venues.protocols import OrderGateway, VenuePosition
@@ -67,6 +68,7 @@ async def run_sim_session(
     pace: float | None = None,
     gateway: OrderGateway | None = None,
     venue: SimVenue | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> SimSession:
     """Run the engine on the simulator for `days` simulated days.
 
@@ -92,7 +94,11 @@ async def run_sim_session(
     )
     began = time.perf_counter()
     await engine.start()
-    await engine.run()
+    observers: list[Observer] = []
+    if progress is not None:  # fraction of the simulated span done, every simulated hour
+        span = max(end_ms - start_ms, 1)
+        observers.append((MS_PER_HOUR, lambda t: progress((t - start_ms) / span)))
+    await engine.run(observers)
     session = SimSession(settings, world, venue, engine, store, start_ms, clock.now_ms())
     session.wall_seconds = time.perf_counter() - began
     return session

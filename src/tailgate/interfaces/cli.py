@@ -138,6 +138,76 @@ def run(
 
 
 @app.command()
+def backtest(
+    days: Annotated[int, typer.Option(min=1, max=180, help="Simulated days to replay.")] = 60,
+    seed: Annotated[int | None, typer.Option(help="Simulator seed.")] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Write a self-contained HTML report here.")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the metrics and trades as JSON here.")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Replay the simulator through the same engine as paper mode, then report (§B)."""
+    import tempfile
+
+    from rich.progress import Progress
+
+    from tailgate.backtest.metrics import compute_metrics
+    from tailgate.backtest.report import metrics_to_json, render_terminal
+    from tailgate.backtest.trades import closed_trades
+    from tailgate.config import Mode
+    from tailgate.engine.sim_session import run_sim_session
+    from tailgate.interfaces.summary import summarize
+
+    settings = _settings(config, sim_seed=seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = settings.model_copy(
+            update={"mode": Mode.BACKTEST, "database_url": f"sqlite:///{tmp}/backtest.db"}
+        )
+        _log_to(settings, Path(tmp) / "backtest.log" if settings.log_file is None else None)
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task(f"replaying {days} simulated days", total=1.0)
+            session = asyncio.run(
+                run_sim_session(
+                    settings, days=days, progress=lambda f: bar.update(task, completed=f)
+                )
+            )
+        summary = summarize(session, session.world.mids_at(session.end_ms))
+        trades = closed_trades(session.store, session.engine.portfolio.account)
+        metrics = compute_metrics(trades, summary.equity_curve, summary.starting_balance)
+        markets = {m.coin: m for m in session.world.markets}
+        from tailgate.backtest.fingerprint import store_fingerprint
+
+        fingerprint = store_fingerprint(session.store, markets)
+        session.store.close()
+    render_terminal(console, metrics, trades)
+    console.print(f"fingerprint: {fingerprint}")
+    if json_out is not None:
+        data = metrics_to_json(metrics, trades, summary.equity_curve)
+        data["fingerprint"] = fingerprint
+        json_out.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        console.print(f"JSON written to {json_out}")
+    if report is not None:
+        from tailgate.backtest.report import ReportUnavailableError, write_html_report
+
+        try:
+            write_html_report(
+                report,
+                metrics,
+                trades,
+                summary.equity_curve,
+                title=f"tailgate backtest — simulator seed {settings.sim_seed}, {days} days",
+                fingerprint=fingerprint,
+            )
+        except ReportUnavailableError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+        console.print(f"report written to {report}")
+
+
+@app.command()
 def leaders(
     stored: Annotated[bool, typer.Option(help="Show the leaders saved by the last run.")] = False,
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 40,
