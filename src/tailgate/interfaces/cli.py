@@ -30,6 +30,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+data_app = typer.Typer(help="Real market data: download it for backtests.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
 # Piped output (CI logs, files) gets a fixed width rather than rich's 80-column fallback.
 console = Console(width=None if sys.stdout.isatty() else 140)
 
@@ -256,6 +258,47 @@ def show_config(config: ConfigOption = None) -> None:
     """Print the effective configuration, secrets redacted."""
     settings = _settings(config)
     console.print_json(json.dumps(redacted_dump(settings)))
+
+
+@data_app.command("fetch")
+def data_fetch(
+    venue: Annotated[str, typer.Argument(help="Venue to download from: hyperliquid.")],
+    leader: Annotated[
+        str | None, typer.Option(help="Leader address whose fills to download.")
+    ] = None,
+    coins: Annotated[str, typer.Option(help="Comma-separated coins for candles.")] = "BTC",
+    days: Annotated[float, typer.Option(min=0.01, max=365, help="How far back.")] = 7.0,
+    interval: Annotated[str, typer.Option(help="Candle interval: 1m, 5m, 15m, 1h, 4h, 1d.")] = "1m",
+    out: Annotated[Path, typer.Option(help="Folder to write fills/ and prices/ into.")] = Path(
+        "tailgate-data/history"
+    ),
+    base_url: Annotated[str | None, typer.Option(help="API base URL (default mainnet).")] = None,
+) -> None:
+    """Download fills and candles from the public API (needs internet) in importable formats."""
+    from tailgate.backtest.fetch import MAINNET_URL, FetchError, HyperliquidHistory
+
+    if venue != "hyperliquid":
+        console.print(f"[red]unknown venue '{venue}': only hyperliquid can be fetched[/red]")
+        raise typer.Exit(2)
+    if leader is not None and not (leader.startswith("0x") and len(leader) == 42):
+        console.print(f"[red]--leader must be a 0x address of 40 hex digits, got {leader!r}[/red]")
+        raise typer.Exit(2)
+    history = HyperliquidHistory(base_url or MAINNET_URL)
+    try:
+        results = history.fetch(
+            out,
+            leader=leader,
+            coins=[c.strip().upper() for c in coins.split(",") if c.strip()],
+            days=days,
+            interval=interval,
+        )
+    except FetchError as exc:
+        console.print(f"[red]fetch failed: {exc}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        history.close()
+    for r in results:
+        console.print(f"{r.items:>8} items in {r.requests} requests → {r.path}")
 
 
 @db_app.command("upgrade")
