@@ -7,6 +7,13 @@ How they are measured (reproduce with `make bench`; figures depend on the machin
 - demo_sim_days_per_s: the whole engine (refresh, ingestion, pipeline, store on SQLite,
   paper fills on the simulator) over 30 simulated days, world generation excluded.
 - sim_world_build_s: generating the simulator's prices and leader population (150 days).
+- backtest_price_events_per_s: `tailgate backtest` on the simulator (6 days, positions open):
+  1-minute bars × coins replayed per wall second. The engine samples marks every
+  MONITOR_INTERVAL (30 s) and settles venue stops bar by bar; world generation excluded.
+- backtest_leader_trades_per_s: leader trades (every primary leader's, aggregated by order)
+  taken through ingestion and the pipeline per wall second in that replay.
+- backtest_peak_rss_mb_1x / _10x: peak resident memory of a fresh process replaying 6 and 60
+  simulated days (the world generated for the longer span is part of it).
 """
 
 from __future__ import annotations
@@ -96,6 +103,50 @@ def bench_demo(days: int) -> None:
     metric("demo_wall_s_for_days", session.wall_seconds, f"s/{days}days")
 
 
+def bench_backtest_child(days: int) -> None:
+    """Run in a fresh process: one replay, then its figures and peak RSS on stdout."""
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(database_url=f"sqlite:///{tmp}/bt.db", workdir=Path(tmp))
+        configure_logging("WARNING", "json", Path(tmp) / "bt.log")
+        world = SimWorld(SimConfig(seed=settings.sim_seed, forward_days=days + 2))
+        session = asyncio.run(run_sim_session(settings, days=days, world=world))
+        trades = session.store.table_counts()["leader_trades"]
+        session.store.close()
+    events = days * 1440 * len(world.coins)
+    rss_mb = _peak_rss_mb()
+    print(f"{events / session.wall_seconds} {trades / session.wall_seconds} {rss_mb}")
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS. Not `ru_maxrss`: on Linux it survives exec, so a child would
+    report its parent's peak; VmHWM belongs to the new address space."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_backtest() -> None:
+    import subprocess
+
+    figures = {}
+    for days in (6, 60):
+        out = subprocess.run(
+            [sys.executable, __file__, "--backtest-child", str(days)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        figures[days] = [float(x) for x in out[-3:]]
+    metric("backtest_price_events_per_s", figures[6][0], "events/s")
+    metric("backtest_leader_trades_per_s", figures[6][1], "trades/s")
+    metric("backtest_peak_rss_mb_1x", figures[6][2], "MB/6days")
+    metric("backtest_peak_rss_mb_10x", figures[60][2], "MB/60days")
+
+
 def main() -> int:
     began = time.perf_counter()
     builds = []
@@ -106,9 +157,13 @@ def main() -> int:
     metric("sim_world_build_s", statistics.median(builds), "s")
     bench_pipeline(world)
     bench_demo(30)
+    bench_backtest()
     metric("bench_total_s", time.perf_counter() - began, "s")
     return 0
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--backtest-child":
+        bench_backtest_child(int(sys.argv[2]))
+        sys.exit(0)
     sys.exit(main())
