@@ -16,10 +16,10 @@ from tailgate.engine.clock import SimClock
 from tailgate.engine.runner import Engine, Observer
 from tailgate.store import Store
 from tailgate.store.records import PositionStatus
-from tailgate.venues.protocols import OrderGateway, VenuePosition
+from tailgate.venues.protocols import OrderGateway, Venue, VenuePosition
 from tailgate.venues.sim import SimConfig, SimVenue, SimWorld
 
-__all__ = ["SimSession", "build_world", "run_sim_session"]
+__all__ = ["SimSession", "build_world", "run_engine_on_clock", "run_sim_session"]
 
 
 @dataclass(slots=True)
@@ -89,16 +89,33 @@ async def run_sim_session(
             _restore_paper_account(venue, store, settings.paper_account)
     else:
         venue.now_ms = clock.now_ms
+    engine, wall_seconds = await run_engine_on_clock(
+        settings, clock, venue, store, gateway=gateway, progress=progress
+    )
+    session = SimSession(settings, world, venue, engine, store, start_ms, clock.now_ms())
+    session.wall_seconds = wall_seconds
+    return session
+
+
+async def run_engine_on_clock(
+    settings: Settings,
+    clock: SimClock,
+    venue: Venue,
+    store: Store,
+    *,
+    gateway: OrderGateway | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[Engine, float]:
+    """The engine over `venue` (which implements every protocol) from the clock's start to its
+    end; returns it and the wall time taken. Any venue: the simulator, a replay of real data."""
     engine = Engine(
         settings, clock, feed=venue, market=venue, gateway=gateway or venue, store=store
     )
     began = time.perf_counter()
     await engine.start()
     observers: list[Observer] = []
-    if progress is not None:  # fraction of the simulated span done, every simulated hour
-        span = max(end_ms - start_ms, 1)
+    if progress is not None and clock.end_ms is not None:  # every simulated hour
+        start_ms, span = clock.start_ms, max(clock.end_ms - clock.start_ms, 1)
         observers.append((MS_PER_HOUR, lambda t: progress((t - start_ms) / span)))
     await engine.run(observers)
-    session = SimSession(settings, world, venue, engine, store, start_ms, clock.now_ms())
-    session.wall_seconds = time.perf_counter() - began
-    return session
+    return engine, time.perf_counter() - began

@@ -34,6 +34,7 @@ __all__ = [
     "OrderStatus",
     "PayloadError",
     "RejectedPayload",
+    "Venue",
     "VenueFill",
     "VenuePosition",
 ]
@@ -157,3 +158,8 @@ class OrderGateway(Protocol):
 @runtime_checkable
 class AccountState(Protocol):
     async def account_snapshot(self) -> AccountSnapshot: ...
+
+
+@runtime_checkable
+class Venue(LeaderFeed, MarketData, OrderGateway, AccountState, Protocol):
+    """A venue that is all four at once: the simulator, a replay of real history."""
