@@ -141,7 +141,13 @@ def run(
 
 @app.command()
 def backtest(
-    days: Annotated[int, typer.Option(min=1, max=180, help="Simulated days to replay.")] = 60,
+    fills: Annotated[
+        Path | None, typer.Option(help="Real leader fills: a Hyperliquid CSV export or JSON.")
+    ] = None,
+    prices: Annotated[
+        Path | None, typer.Option(help="Folder of OHLCV CSV / candleSnapshot JSON files.")
+    ] = None,
+    days: Annotated[int, typer.Option(min=1, max=180, help="Simulated days (simulator).")] = 60,
     seed: Annotated[int | None, typer.Option(help="Simulator seed.")] = None,
     report: Annotated[
         Path | None, typer.Option(help="Write a self-contained HTML report here.")
@@ -151,43 +157,76 @@ def backtest(
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Replay the simulator through the same engine as paper mode, then report (§B)."""
+    """Replay history through the same engine as paper mode, then report (§B).
+
+    Without --fills/--prices the simulator is replayed; with them, real history (formats:
+    docs/import-formats.md), over the span the price bars cover.
+    """
     import tempfile
 
     from rich.progress import Progress
 
+    from tailgate.backtest.data import DataImportError
+    from tailgate.backtest.fingerprint import store_fingerprint
     from tailgate.backtest.metrics import compute_metrics
     from tailgate.backtest.report import metrics_to_json, render_terminal
     from tailgate.backtest.trades import closed_trades
     from tailgate.config import Mode
+    from tailgate.engine.replay_session import run_replay_session
     from tailgate.engine.sim_session import run_sim_session
-    from tailgate.interfaces.summary import summarize
 
+    if (fills is None) != (prices is None):
+        console.print("[red]--fills and --prices go together: give both, or neither[/red]")
+        raise typer.Exit(2)
     settings = _settings(config, sim_seed=seed)
     with tempfile.TemporaryDirectory() as tmp:
         settings = settings.model_copy(
             update={"mode": Mode.BACKTEST, "database_url": f"sqlite:///{tmp}/backtest.db"}
         )
         _log_to(settings, Path(tmp) / "backtest.log" if settings.log_file is None else None)
+        title = f"simulator seed {settings.sim_seed}, {days} days"
         with Progress(console=console, transient=True) as bar:
-            task = bar.add_task(f"replaying {days} simulated days", total=1.0)
-            session = asyncio.run(
-                run_sim_session(
-                    settings, days=days, progress=lambda f: bar.update(task, completed=f)
-                )
-            )
-        summary = summarize(session, session.world.mids_at(session.end_ms))
-        trades = closed_trades(session.store, session.engine.portfolio.account)
-        metrics = compute_metrics(trades, summary.equity_curve, summary.starting_balance)
-        markets = {m.coin: m for m in session.world.markets}
-        from tailgate.backtest.fingerprint import store_fingerprint
+            task = bar.add_task("replaying", total=1.0)
 
-        fingerprint = store_fingerprint(session.store, markets)
-        session.store.close()
+            def progress(fraction: float) -> None:
+                bar.update(task, completed=fraction)
+
+            try:
+                if fills is not None and prices is not None:
+                    title = f"{fills.name} against {prices}"
+                    session = asyncio.run(
+                        run_replay_session(settings, fills=fills, prices=prices, progress=progress)
+                    )
+                    for import_report in session.reports:
+                        console.print(f"import: {import_report.summary()}", highlight=False)
+                else:
+                    session = asyncio.run(
+                        run_sim_session(settings, days=days, progress=progress)  # type: ignore[assignment]
+                    )
+            except (DataImportError, FileNotFoundError, ValueError) as exc:
+                console.print(f"[red]cannot replay: {exc}[/red]")
+                raise typer.Exit(2) from None
+        store, account = session.store, session.engine.portfolio.account
+        trades = closed_trades(store, account)
+        equity = store.load_equity(account)
+        metrics = compute_metrics(trades, equity, settings.paper_starting_balance_usd)
+        markets = {m.coin: m for m in asyncio.run(session.venue.markets())}
+        fingerprint = store_fingerprint(store, markets)
+        scored = store.load_leaders()
+        store.close()
+    primary = sum(t.tier.value == "primary" for t in scored)
+    console.print(
+        f"replayed {session.simulated_days:.1f} days in {session.wall_seconds:.1f} s; "
+        f"{len(scored)} leaders scored, {primary} primary at the end"
+    )
+    if fills is not None:  # few leaders in a real file: say how each one was judged
+        from tailgate.interfaces.render import render_leaders
+
+        render_leaders(console, scored, None, limit=20)
     render_terminal(console, metrics, trades)
     console.print(f"fingerprint: {fingerprint}")
     if json_out is not None:
-        data = metrics_to_json(metrics, trades, summary.equity_curve)
+        data = metrics_to_json(metrics, trades, equity)
         data["fingerprint"] = fingerprint
         json_out.write_text(json.dumps(data, indent=2), encoding="utf-8")
         console.print(f"JSON written to {json_out}")
@@ -199,8 +238,8 @@ def backtest(
                 report,
                 metrics,
                 trades,
-                summary.equity_curve,
-                title=f"tailgate backtest — simulator seed {settings.sim_seed}, {days} days",
+                equity,
+                title=f"tailgate backtest — {title}",
                 fingerprint=fingerprint,
             )
         except ReportUnavailableError as exc:
