@@ -415,7 +415,7 @@ def _figures(metrics: Metrics, equity: Sequence[tuple[int, float]]) -> dict[str,
             ),
             layout=layout,
         )
-        fig.update_layout(yaxis_title="below previous high", yaxis_tickformat=".0%")
+        fig.update_layout(yaxis_title="below previous high", yaxis_tickformat=".1%")
         fig.update_layout(xaxis_type="date")
         figs["drawdown"] = fig
 
