@@ -31,13 +31,13 @@ from tailgate.store.records import (
     PositionRecord,
     PositionStatus,
 )
+from tailgate.venues.hyperliquid.constants import MIN_ORDER_NOTIONAL_USD
 from tailgate.venues.protocols import OrderGateway, OrderRequest, OrderResult, OrderStatus
 
-__all__ = ["MIN_ORDER_NOTIONAL_USD", "OrderExecutor", "client_order_id"]
+__all__ = ["OrderExecutor", "client_order_id"]
 
 log = get_logger("tailgate.execution")
 
-MIN_ORDER_NOTIONAL_USD = 10.0  # Hyperliquid's minimum order value; reduce-only closes exempt
 EXIT_SLIPPAGE_CAP = 0.05  # exits must happen: a wide cap, still a cap
 
 

@@ -20,7 +20,6 @@ fee_rate. `OrderResult.reason` follows the simulator: a ReasonCode value, or "CO
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -33,11 +32,11 @@ from tailgate.domain.models import (
     LeaderState,
     Market,
     OrderBook,
-    Side,
 )
 from tailgate.domain.precision import round_price
 from tailgate.domain.reasons import ReasonCode
 from tailgate.domain.stops import stop_fill_price
+from tailgate.venues.paper import PaperAccount, reject, validate_order
 from tailgate.venues.protocols import (
     AccountSnapshot,
     FillPage,
@@ -56,12 +55,10 @@ __all__ = [
     "DEFAULT_MARKET_FACTS",
     "LEADERBOARD_WINDOWS_DAYS",
     "MARKET_FACTS",
-    "MIN_ORDER_NOTIONAL_USD",
     "ReplayVenue",
     "market_for",
 ]
 
-MIN_ORDER_NOTIONAL_USD = 10.0
 LEADERBOARD_WINDOWS_DAYS = (7, 30, 90)
 # Hyperliquid's perp facts (szDecimals, max leverage); other coins get a conservative default.
 MARKET_FACTS: Mapping[str, tuple[int, int]] = {"BTC": (5, 40), "ETH": (4, 25), "SOL": (2, 20)}
@@ -71,12 +68,6 @@ DEFAULT_MARKET_FACTS = (2, 10)
 def market_for(coin: str) -> Market:
     sz_decimals, max_leverage = MARKET_FACTS.get(coin, DEFAULT_MARKET_FACTS)
     return Market(coin=coin, sz_decimals=sz_decimals, max_leverage=max_leverage)
-
-
-@dataclass(slots=True)
-class _Holding:
-    size: float  # signed coins
-    entry: float
 
 
 @dataclass(slots=True)
@@ -103,18 +94,14 @@ class ReplayVenue:
         for f in data.fills:
             by_leader.setdefault(f.leader, []).append(f)
         self._leaders = {a: LeaderHistory(a, fills) for a, fills in sorted(by_leader.items())}
-        self._collateral = account_value
-        self._holdings: dict[str, _Holding] = {}
+        self.account = PaperAccount(account_value)
         self._orders: dict[str, OrderResult] = {}
         self._stops: dict[str, _RestingStop] = {}
         self._settled_ms: int | None = None
-        self.realised_pnl = 0.0
-        self.fees_paid = 0.0
 
     def restore_account(self, cash: float, positions: Iterable[VenuePosition]) -> None:
         """Rebuild our account after a restart (the store is the paper account's truth)."""
-        self._collateral = cash
-        self._holdings = {p.coin: _Holding(p.size * p.side.sign, p.entry_price) for p in positions}
+        self.account.restore(cash, positions)
 
     # --- what is known at now -----------------------------------------------------------------
     def _known_count(self, history: LeaderHistory, t_ms: int) -> int:
@@ -224,52 +211,14 @@ class ReplayVenue:
     async def account_snapshot(self) -> AccountSnapshot:
         self._settle_stops()
         now = self.now_ms()
-        positions = tuple(
-            VenuePosition(coin=coin, side=Side.of(h.size), size=abs(h.size), entry_price=h.entry)
-            for coin, h in sorted(self._holdings.items())
-        )
-        return AccountSnapshot(self.account_value(now), positions, now)
+        return self.account.snapshot(lambda coin: self.price_at(coin, now), now)
 
     def account_value(self, now_ms: int | None = None) -> float:
         """Collateral plus unrealised PnL at the last close (at entry while no bar is closed)."""
         now = self.now_ms() if now_ms is None else now_ms
-        total = self._collateral
-        for coin, h in self._holdings.items():
-            price = self.price_at(coin, now)
-            total += h.size * ((price if price is not None else h.entry) - h.entry)
-        return total
+        return self.account.value(lambda coin: self.price_at(coin, now))
 
     # --- execution ----------------------------------------------------------------------------
-    def _reject(self, order: OrderRequest, code: ReasonCode, detail: str) -> OrderResult:
-        return OrderResult(order.client_order_id, OrderStatus.REJECTED, reason=f"{code}: {detail}")
-
-    def _validate(self, order: OrderRequest, market: Market, price: float) -> OrderResult | None:
-        """The venue's precision and minimum checks at `price` (the limit, or a stop's trigger)."""
-        size = order.size
-        lots = size * 10.0**market.sz_decimals
-        if not (math.isfinite(size) and size > 0 and abs(lots - round(lots)) < 1e-6):
-            return self._reject(
-                order, ReasonCode.INVALID_SIZE, f"size {size!r} not a positive multiple of the lot"
-            )
-        if not (math.isfinite(price) and price > 0):
-            return self._reject(order, ReasonCode.INVALID_PRICE, f"price {price!r}")
-        if abs(round_price(price, market) - price) > 1e-9 * price:
-            return self._reject(order, ReasonCode.INVALID_PRICE, f"price {price!r} not on the tick")
-        if not order.reduce_only and size * price < MIN_ORDER_NOTIONAL_USD:
-            return self._reject(
-                order,
-                ReasonCode.SIZE_BELOW_VENUE_MINIMUM,
-                f"order value {size * price:.2f} below the ${MIN_ORDER_NOTIONAL_USD:.0f} minimum",
-            )
-        return None
-
-    def _reduce_size(self, coin: str, is_buy: bool, size: float, market: Market) -> float:
-        """How much a reduce-only order may trade: 0 when it faces no opposite position."""
-        held = self._holdings.get(coin)
-        if held is None or (held.size > 0) == is_buy:
-            return 0.0
-        return min(size, round(abs(held.size), market.sz_decimals))
-
     def _venue_id(self, client_order_id: str) -> str:
         """Unique because client order ids are (a duplicate never reaches execution)."""
         return f"replay-{client_order_id}"
@@ -277,19 +226,19 @@ class ReplayVenue:
     def _execute(self, order: OrderRequest) -> OrderResult:
         market = self._markets.get(order.coin)
         if market is None:
-            return self._reject(order, ReasonCode.UNKNOWN_COIN, f"no market {order.coin!r}")
-        rejected = self._validate(order, market, order.limit_price)
+            return reject(order, ReasonCode.UNKNOWN_COIN, f"no market {order.coin!r}")
+        rejected = validate_order(order, market, order.limit_price)
         if rejected is not None:
             return rejected
         now = self.now_ms()
         close = self.price_at(order.coin, now)
         if close is None:
-            return self._reject(order, ReasonCode.NO_PRICE, f"no closed bar of {order.coin!r}")
+            return reject(order, ReasonCode.NO_PRICE, f"no closed bar of {order.coin!r}")
         size = order.size
         if order.reduce_only:
-            size = self._reduce_size(order.coin, order.is_buy, size, market)
+            size = self.account.reducible(order.coin, order.is_buy, size, market)
             if size <= 0:
-                return self._reject(
+                return reject(
                     order, ReasonCode.ORDER_REJECTED, "reduce-only order would increase position"
                 )
         price = self._model_price(order.coin, market, close, order.is_buy, size)
@@ -323,7 +272,7 @@ class ReplayVenue:
     ) -> OrderResult:
         fee = size * price * self.fee_rate
         venue_id = self._venue_id(client_order_id)
-        self._book_fill(coin, is_buy, size, price, fee, market.sz_decimals)
+        self.account.book_fill(coin, is_buy, size, price, fee, market.sz_decimals)
         return OrderResult(
             client_order_id=client_order_id,
             status=OrderStatus.FILLED,
@@ -339,13 +288,13 @@ class ReplayVenue:
     def _rest_stop(self, order: OrderRequest) -> OrderResult:
         market = self._markets.get(order.coin)
         if market is None:
-            return self._reject(order, ReasonCode.UNKNOWN_COIN, f"no market {order.coin!r}")
+            return reject(order, ReasonCode.UNKNOWN_COIN, f"no market {order.coin!r}")
         assert order.trigger_price is not None
-        rejected = self._validate(order, market, order.trigger_price)
+        rejected = validate_order(order, market, order.trigger_price)
         if rejected is not None:
             return rejected
         if not order.reduce_only:
-            return self._reject(order, ReasonCode.ORDER_REJECTED, "stops must be reduce-only")
+            return reject(order, ReasonCode.ORDER_REJECTED, "stops must be reduce-only")
         self._stops[order.client_order_id] = _RestingStop(order, self.now_ms())
         return OrderResult(order.client_order_id, OrderStatus.OPEN, reason="resting")
 
@@ -366,7 +315,7 @@ class ReplayVenue:
             touched, time_ms = hit
             order = stop.order
             market = self._markets[order.coin]
-            size = self._reduce_size(order.coin, order.is_buy, order.size, market)
+            size = self.account.reducible(order.coin, order.is_buy, order.size, market)
             if size <= 0:  # the position was already gone: nothing to stop out
                 self._orders[cid] = OrderResult(cid, OrderStatus.CANCELLED, reason="no position")
                 continue
@@ -402,30 +351,3 @@ class ReplayVenue:
             float(bars.low[k]),
         )
         return (trigger if touched is None else touched), int(bars.time_ms[k]) + bars.interval_ms
-
-    def _book_fill(
-        self, coin: str, is_buy: bool, qty: float, price: float, fee: float, decimals: int
-    ) -> None:
-        """Update our collateral and position: average entry on increase, realise on decrease."""
-        signed = qty if is_buy else -qty
-        self._collateral -= fee
-        self.fees_paid += fee
-        held = self._holdings.get(coin)
-        if held is None or held.size == 0 or (held.size > 0) == is_buy:
-            old = abs(held.size) if held else 0.0
-            entry = (old * held.entry + qty * price) / (old + qty) if held else price
-            self._holdings[coin] = _Holding(
-                round((held.size if held else 0.0) + signed, decimals), entry
-            )
-            return
-        closing = min(qty, abs(held.size))
-        pnl = closing * (price - held.entry) * (1.0 if held.size > 0 else -1.0)
-        self._collateral += pnl
-        self.realised_pnl += pnl
-        remaining = round(held.size + signed, decimals)
-        if remaining == 0:
-            del self._holdings[coin]
-        elif (remaining > 0) == (held.size > 0):
-            held.size = remaining
-        else:  # flipped through zero: the rest opens at this price
-            self._holdings[coin] = _Holding(remaining, price)

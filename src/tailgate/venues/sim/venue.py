@@ -20,18 +20,14 @@ before ':' is the code.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from tailgate.domain.models import (
     LeaderboardEntry,
     LeaderState,
     Market,
     OrderBook,
-    Side,
 )
-from tailgate.domain.precision import round_price
 from tailgate.domain.reasons import ReasonCode
 from tailgate.venues.hyperliquid.parse import (
     parse_all_mids,
@@ -42,6 +38,7 @@ from tailgate.venues.hyperliquid.parse import (
     parse_portfolio,
     parse_user_fills,
 )
+from tailgate.venues.paper import PaperAccount, reject, validate_order
 from tailgate.venues.protocols import (
     AccountSnapshot,
     FillPage,
@@ -57,16 +54,9 @@ from tailgate.venues.sim.book import take_liquidity
 from tailgate.venues.sim.triggers import PendingTrigger, settle_trigger
 from tailgate.venues.sim.world import SimWorld
 
-__all__ = ["MIN_ORDER_NOTIONAL_USD", "SimVenue"]
+__all__ = ["SimVenue"]
 
-MIN_ORDER_NOTIONAL_USD = 10.0
 FIRST_VENUE_ORDER_ID = 1_000_000
-
-
-@dataclass(slots=True)
-class _Holding:
-    size: float  # signed coins
-    entry: float
 
 
 class SimVenue:
@@ -82,12 +72,9 @@ class SimVenue:
         self.world = world
         self.now_ms = now_ms  # public: a restarted engine may hand the venue its new clock
         self.fee_rate = fee_rate
-        self._collateral = account_value
-        self._holdings: dict[str, _Holding] = {}
+        self.account = PaperAccount(account_value)
         self._orders: dict[str, OrderResult] = {}
         self._next_order_id = FIRST_VENUE_ORDER_ID
-        self.realised_pnl = 0.0
-        self.fees_paid = 0.0
         self._leaderboard_cache: tuple[int, list[dict[str, object]]] | None = None
         self._triggers: dict[str, PendingTrigger] = {}  # resting stops by client order id
         self._settled_minute = -1
@@ -99,8 +86,7 @@ class SimVenue:
         The in-process simulator dies with our process; in paper mode the store is the
         account's truth, so a restarted engine hands it back here before trading.
         """
-        self._collateral = cash
-        self._holdings = {p.coin: _Holding(p.size * p.side.sign, p.entry_price) for p in positions}
+        self.account.restore(cash, positions)
 
     # --- LeaderFeed ---------------------------------------------------------------------------
     async def leaderboard(self, window_days: int) -> list[LeaderboardEntry]:
@@ -183,7 +169,7 @@ class SimVenue:
     def _rest_trigger(self, order: OrderRequest) -> OrderResult:
         market = self.world.market(order.coin)
         if market is None:
-            return self._reject(order, ReasonCode.UNKNOWN_COIN, f"no market {order.coin!r}")
+            return reject(order, ReasonCode.UNKNOWN_COIN, f"no market {order.coin!r}")
         probe = OrderRequest(
             order.client_order_id,
             order.coin,
@@ -193,11 +179,11 @@ class SimVenue:
             order.order_type,
             reduce_only=True,
         )
-        rejected = self._validate(probe, market)
+        rejected = validate_order(probe, market, probe.limit_price)
         if rejected is not None:
             return rejected
         if not order.reduce_only:
-            return self._reject(order, ReasonCode.ORDER_REJECTED, "stops must be reduce-only")
+            return reject(order, ReasonCode.ORDER_REJECTED, "stops must be reduce-only")
         assert order.trigger_price is not None
         self._triggers[order.client_order_id] = PendingTrigger(
             order.client_order_id,
@@ -226,17 +212,16 @@ class SimVenue:
             del self._triggers[cid]
             market = self.world.market(stop.coin)
             assert market is not None
-            held = self._holdings.get(stop.coin)
-            size = 0.0
-            if held is not None and (held.size > 0) != stop.is_buy:
-                size = min(stop.size, round(abs(held.size), market.sz_decimals))
+            size = self.account.reducible(stop.coin, stop.is_buy, stop.size, market)
             if size <= 0:  # the position was already gone: nothing to stop out
                 self._orders[cid] = OrderResult(cid, OrderStatus.CANCELLED, reason="no position")
                 continue
             fee = size * fill.price * self.fee_rate
             venue_id = f"{self._next_order_id}-{cid.removeprefix('0x')[:16]}"
             self._next_order_id += 1
-            self._book_fill(stop.coin, stop.is_buy, size, fill.price, fee, market.sz_decimals)
+            self.account.book_fill(
+                stop.coin, stop.is_buy, size, fill.price, fee, market.sz_decimals
+            )
             self._orders[cid] = OrderResult(
                 client_order_id=cid,
                 status=OrderStatus.FILLED,
@@ -252,61 +237,28 @@ class SimVenue:
     async def account_snapshot(self) -> AccountSnapshot:
         self._settle_triggers()
         now = self.now_ms()
-        positions = tuple(
-            VenuePosition(coin=coin, side=Side.of(h.size), size=abs(h.size), entry_price=h.entry)
-            for coin, h in sorted(self._holdings.items())
-        )
-        return AccountSnapshot(
-            account_value=self.account_value(now), positions=positions, time_ms=now
-        )
+        return self.account.snapshot(lambda coin: self.world.price_at(coin, now), now)
 
     def account_value(self, now_ms: int | None = None) -> float:
         """Collateral plus unrealised PnL at the last completed minute's price."""
         now = self.now_ms() if now_ms is None else now_ms
-        return self._collateral + sum(
-            h.size * (self.world.price_at(coin, now) - h.entry)
-            for coin, h in self._holdings.items()
-        )
+        return self.account.value(lambda coin: self.world.price_at(coin, now))
 
     # --- execution ----------------------------------------------------------------------------
-    def _reject(self, order: OrderRequest, code: ReasonCode, detail: str) -> OrderResult:
-        return OrderResult(order.client_order_id, OrderStatus.REJECTED, reason=f"{code}: {detail}")
-
-    def _validate(self, order: OrderRequest, market: Market) -> OrderResult | None:
-        """The venue's precision and minimum checks; a rejection, or None when the order is fine."""
-        size, price = order.size, order.limit_price
-        lots = size * 10.0**market.sz_decimals
-        if not (math.isfinite(size) and size > 0 and abs(lots - round(lots)) < 1e-6):
-            return self._reject(
-                order, ReasonCode.INVALID_SIZE, f"size {size!r} not a positive multiple of the lot"
-            )
-        if not (math.isfinite(price) and price > 0):
-            return self._reject(order, ReasonCode.INVALID_PRICE, f"price {price!r}")
-        if abs(round_price(price, market) - price) > 1e-9 * price:
-            return self._reject(order, ReasonCode.INVALID_PRICE, f"price {price!r} not on the tick")
-        if not order.reduce_only and size * price < MIN_ORDER_NOTIONAL_USD:
-            return self._reject(
-                order,
-                ReasonCode.SIZE_BELOW_VENUE_MINIMUM,
-                f"order value {size * price:.2f} below the ${MIN_ORDER_NOTIONAL_USD:.0f} minimum",
-            )
-        return None
-
     def _execute(self, order: OrderRequest) -> OrderResult:
         market = self.world.market(order.coin)
         if market is None:
-            return self._reject(order, ReasonCode.UNKNOWN_COIN, f"no market {order.coin!r}")
-        rejected = self._validate(order, market)
+            return reject(order, ReasonCode.UNKNOWN_COIN, f"no market {order.coin!r}")
+        rejected = validate_order(order, market, order.limit_price)
         if rejected is not None:
             return rejected
         size = order.size
         if order.reduce_only:
-            held = self._holdings.get(order.coin)
-            if held is None or (held.size > 0) == order.is_buy:
-                return self._reject(
+            size = self.account.reducible(order.coin, order.is_buy, size, market)
+            if size <= 0:
+                return reject(
                     order, ReasonCode.ORDER_REJECTED, "reduce-only order would increase position"
                 )
-            size = min(size, round(abs(held.size), market.sz_decimals))
         now = self.now_ms()
         book = self.world.book(order.coin, now)
         taken = take_liquidity(book, order.is_buy, size, order.limit_price)
@@ -321,7 +273,7 @@ class SimVenue:
                 continue
             fee = qty * price * self.fee_rate
             fills.append(VenueFill(f"{venue_id}-{i}", price, qty, fee, now))
-            self._book_fill(order.coin, order.is_buy, qty, price, fee, market.sz_decimals)
+            self.account.book_fill(order.coin, order.is_buy, qty, price, fee, market.sz_decimals)
         filled = round(sum(f.size for f in fills), market.sz_decimals)
         if filled <= 0:
             return OrderResult(
@@ -341,30 +293,3 @@ class SimVenue:
             fills=tuple(fills),
             reason=(ReasonCode.ORDER_FILLED if complete else ReasonCode.ORDER_PARTIAL).value,
         )
-
-    def _book_fill(
-        self, coin: str, is_buy: bool, qty: float, price: float, fee: float, decimals: int
-    ) -> None:
-        """Update our collateral and position: average entry on increase, realise on decrease."""
-        signed = qty if is_buy else -qty
-        self._collateral -= fee
-        self.fees_paid += fee
-        held = self._holdings.get(coin)
-        if held is None or held.size == 0 or (held.size > 0) == is_buy:
-            old = abs(held.size) if held else 0.0
-            entry = (old * held.entry + qty * price) / (old + qty) if held else price
-            self._holdings[coin] = _Holding(
-                round((held.size if held else 0.0) + signed, decimals), entry
-            )
-            return
-        closing = min(qty, abs(held.size))
-        pnl = closing * (price - held.entry) * (1.0 if held.size > 0 else -1.0)
-        self._collateral += pnl
-        self.realised_pnl += pnl
-        remaining = round(held.size + signed, decimals)
-        if remaining == 0:
-            del self._holdings[coin]
-        elif (remaining > 0) == (held.size > 0):
-            held.size = remaining
-        else:  # flipped through zero: the rest opens at this price
-            self._holdings[coin] = _Holding(remaining, price)

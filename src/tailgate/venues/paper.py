@@ -1,0 +1,124 @@
+"""What every simulated venue keeps of our account, and the order checks every venue makes.
+
+The simulator and the replay of real history differ in how an order finds its price (a book
+walk, a slippage model) and how a stop is touched (minute paths, bars); they keep our account
+and judge an order's precision alike — here, once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from tailgate.domain.models import Market, Side
+from tailgate.domain.precision import round_price
+from tailgate.domain.reasons import ReasonCode
+from tailgate.venues.hyperliquid.constants import MIN_ORDER_NOTIONAL_USD
+from tailgate.venues.protocols import (
+    AccountSnapshot,
+    OrderRequest,
+    OrderResult,
+    OrderStatus,
+    VenuePosition,
+)
+
+__all__ = ["Holding", "PaperAccount", "reject", "validate_order"]
+
+
+@dataclass(slots=True)
+class Holding:
+    size: float  # signed coins
+    entry: float
+
+
+class PaperAccount:
+    """Collateral, positions (average entry), realised PnL and fees of our simulated account."""
+
+    def __init__(self, collateral: float) -> None:
+        self.collateral = collateral
+        self.holdings: dict[str, Holding] = {}
+        self.realised_pnl = 0.0
+        self.fees_paid = 0.0
+
+    def restore(self, cash: float, positions: Iterable[VenuePosition]) -> None:
+        """Rebuild the account after a restart of the process that held the venue (in paper
+        mode the store is the account's truth)."""
+        self.collateral = cash
+        self.holdings = {p.coin: Holding(p.size * p.side.sign, p.entry_price) for p in positions}
+
+    def book_fill(
+        self, coin: str, is_buy: bool, qty: float, price: float, fee: float, decimals: int
+    ) -> None:
+        """Pay the fee; average the entry on an increase, realise PnL on a decrease."""
+        signed = qty if is_buy else -qty
+        self.collateral -= fee
+        self.fees_paid += fee
+        held = self.holdings.get(coin)
+        if held is None or held.size == 0 or (held.size > 0) == is_buy:
+            old = abs(held.size) if held else 0.0
+            entry = (old * held.entry + qty * price) / (old + qty) if held else price
+            self.holdings[coin] = Holding(
+                round((held.size if held else 0.0) + signed, decimals), entry
+            )
+            return
+        closing = min(qty, abs(held.size))
+        pnl = closing * (price - held.entry) * (1.0 if held.size > 0 else -1.0)
+        self.collateral += pnl
+        self.realised_pnl += pnl
+        remaining = round(held.size + signed, decimals)
+        if remaining == 0:
+            del self.holdings[coin]
+        elif (remaining > 0) == (held.size > 0):
+            held.size = remaining
+        else:  # flipped through zero: the rest opens at this price
+            self.holdings[coin] = Holding(remaining, price)
+
+    def reducible(self, coin: str, is_buy: bool, size: float, market: Market) -> float:
+        """How much a reduce-only order may trade: 0 when it faces no opposite position."""
+        held = self.holdings.get(coin)
+        if held is None or (held.size > 0) == is_buy:
+            return 0.0
+        return min(size, round(abs(held.size), market.sz_decimals))
+
+    def value(self, price_of: Callable[[str], float | None]) -> float:
+        """Collateral plus unrealised PnL at `price_of(coin)` (entry when there is no price)."""
+        total = self.collateral
+        for coin, h in self.holdings.items():
+            price = price_of(coin)
+            total += h.size * ((price if price is not None else h.entry) - h.entry)
+        return total
+
+    def snapshot(self, price_of: Callable[[str], float | None], now_ms: int) -> AccountSnapshot:
+        positions = tuple(
+            VenuePosition(coin=coin, side=Side.of(h.size), size=abs(h.size), entry_price=h.entry)
+            for coin, h in sorted(self.holdings.items())
+        )
+        return AccountSnapshot(self.value(price_of), positions, now_ms)
+
+
+def reject(order: OrderRequest, code: ReasonCode, detail: str) -> OrderResult:
+    """A definitive venue rejection, its reason as `CODE: detail`."""
+    return OrderResult(order.client_order_id, OrderStatus.REJECTED, reason=f"{code}: {detail}")
+
+
+def validate_order(order: OrderRequest, market: Market, price: float) -> OrderResult | None:
+    """The venue's precision and minimum checks at `price` (the limit, or a stop's trigger):
+    a rejection, or None when the order is fine."""
+    size = order.size
+    lots = size * 10.0**market.sz_decimals
+    if not (math.isfinite(size) and size > 0 and abs(lots - round(lots)) < 1e-6):
+        return reject(
+            order, ReasonCode.INVALID_SIZE, f"size {size!r} not a positive multiple of the lot"
+        )
+    if not (math.isfinite(price) and price > 0):
+        return reject(order, ReasonCode.INVALID_PRICE, f"price {price!r}")
+    if abs(round_price(price, market) - price) > 1e-9 * price:
+        return reject(order, ReasonCode.INVALID_PRICE, f"price {price!r} not on the tick")
+    if not order.reduce_only and size * price < MIN_ORDER_NOTIONAL_USD:
+        return reject(
+            order,
+            ReasonCode.SIZE_BELOW_VENUE_MINIMUM,
+            f"order value {size * price:.2f} below the ${MIN_ORDER_NOTIONAL_USD:.0f} minimum",
+        )
+    return None
