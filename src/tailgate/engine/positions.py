@@ -29,7 +29,13 @@ from tailgate.engine.leaders import LeaderBook
 from tailgate.engine.portfolio import Portfolio
 from tailgate.logs import get_logger
 from tailgate.store import Store
-from tailgate.store.records import OrderPurpose, OrderRecord, OrderState, PositionRecord
+from tailgate.store.records import (
+    OrderPurpose,
+    OrderRecord,
+    OrderState,
+    PositionRecord,
+    PositionStatus,
+)
 from tailgate.venues.protocols import LeaderFeed, MarketData
 
 __all__ = ["PositionManager"]
@@ -121,7 +127,7 @@ class PositionManager:
         stop = self._stops.pop(position.id, None)
         if stop is not None:
             await self._executor.cancel(stop, now_ms)
-            if position.status.value == "closed":  # the stop fired first: it closed it
+            if position.status is PositionStatus.CLOSED:  # the stop fired first: it closed it
                 return
         take = position.size if full else size
         cause = f"pos{position.id}:{reason}:{position.tiers_taken}:{now_ms}"
@@ -140,7 +146,7 @@ class PositionManager:
             state=order.state.value,
             remaining=position.size,
         )
-        if position.status.value == "open":
+        if position.status is PositionStatus.OPEN:
             await self.protect(position, now_ms)
 
     # ---- the monitor ------------------------------------------------------------------------
@@ -197,9 +203,9 @@ class PositionManager:
                 price=stop.avg_price,
                 size=stop.filled_size,
             )
-        if position.status.value == "open":  # partial, or cancelled by the venue: re-protect
+        if position.status is PositionStatus.OPEN:  # partial, or cancelled by the venue: re-protect
             await self.protect(position, now_ms)
-        return position.status.value != "open"
+        return position.status is not PositionStatus.OPEN
 
     def _trail(self, position: PositionRecord, mark: float) -> None:
         t = update_trailing_stop(position, mark, self._params)
@@ -212,7 +218,7 @@ class PositionManager:
         """Persist moved trailing stops (batched: the venue's hard stop is what protects a
         position across a crash; the trail is the monitor's, restored to its last flush)."""
         for position in self._dirty.values():
-            if position.status.value == "open":
+            if position.status is PositionStatus.OPEN:
                 self._store.save_position(position)
         self._dirty.clear()
         self._flushed_ms = now_ms
