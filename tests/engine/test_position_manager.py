@@ -174,3 +174,34 @@ def test_a_profit_tier_takes_a_quarter_once_and_re_protects_the_rest(world):
     assert position.size == pytest.approx(1.5)  # once
     live = [o for o in store.load_orders([OrderState.SUBMITTED]) if o.purpose is OrderPurpose.STOP]
     assert len(live) == 1 and live[0].size == pytest.approx(1.5)
+
+
+def test_an_order_that_already_has_a_fate_can_never_be_sent_again(tmp_path):
+    from tailgate.domain.orders import IllegalTransition
+
+    store = Store.open(f"sqlite:///{tmp_path}/once.db")
+    venue = ScriptedVenue()
+    portfolio = Portfolio("paper", store.ensure_account("paper", 100_000.0, T0), [])
+    executor = OrderExecutor(venue, store, MARKETS, portfolio, CopyParams())
+    order = OrderRecord(
+        client_order_id="0xonce",
+        account="paper",
+        coin="ETH",
+        is_buy=True,
+        size=1.0,
+        limit_price=3_015.0,
+        order_type=OrderType.MARKET,
+        purpose=OrderPurpose.ENTRY,
+        state=OrderState.PENDING,
+        created_ms=T0,
+        updated_ms=T0,
+        leader=LEADER,
+    )
+    store.insert_order(order)
+    asyncio.run(executor.execute(order, T0))
+    assert order.state is OrderState.FILLED and len(venue.orders) == 1
+    with pytest.raises(IllegalTransition):
+        asyncio.run(executor.execute(order, T0 + 1))
+    assert len(venue.orders) == 1  # refused before the venue heard of it
+    assert store.order_by_client_id("0xonce").state is OrderState.FILLED
+    store.close()

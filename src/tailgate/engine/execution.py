@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping
 
 from tailgate.domain.models import LeaderTrade, Market, OrderType, Side
+from tailgate.domain.orders import advance
 from tailgate.domain.params import DEFAULT_PARAMS, CopyParams
 from tailgate.domain.positions import average_entry, pnl
 from tailgate.domain.precision import round_price, round_size
@@ -34,11 +35,25 @@ from tailgate.store.records import (
 from tailgate.venues.hyperliquid.constants import MIN_ORDER_NOTIONAL_USD
 from tailgate.venues.protocols import OrderGateway, OrderRequest, OrderResult, OrderStatus
 
-__all__ = ["OrderExecutor", "client_order_id"]
+__all__ = ["OrderExecutor", "client_order_id", "state_for_answer"]
 
 log = get_logger("tailgate.execution")
 
 EXIT_SLIPPAGE_CAP = 0.05  # exits must happen: a wide cap, still a cap
+
+
+def state_for_answer(result: OrderResult | None, ordered_size: float) -> OrderState:
+    """Our state for the venue's record of an order; None: the venue never had it (§E1)."""
+    if result is None:
+        return OrderState.EXPIRED
+    if result.status is OrderStatus.OPEN:
+        return OrderState.SUBMITTED
+    if result.status is OrderStatus.REJECTED:
+        return OrderState.REJECTED
+    if result.filled_size <= 0:
+        return OrderState.EXPIRED
+    full = math.isclose(result.filled_size, ordered_size, rel_tol=1e-9)
+    return OrderState.FILLED if full else OrderState.PARTIAL
 
 
 def client_order_id(account: str, cause: str) -> str:
@@ -158,7 +173,8 @@ class OrderExecutor:
         if result is not None:
             self._apply_result(order, result, now_ms, None)
         elif cancelled:
-            order.state, order.reason, order.updated_ms = OrderState.EXPIRED, "cancelled", now_ms
+            order.state = advance(order.state, OrderState.EXPIRED)
+            order.reason, order.updated_ms = "cancelled", now_ms
             self._store.update_order(order)
         return order
 
@@ -176,7 +192,7 @@ class OrderExecutor:
     ) -> OrderRecord:
         """Send a persisted PENDING order once and record what happened."""
         assert order.id is not None, "orders are written before they are sent"
-        order.state = OrderState.SUBMITTED
+        order.state = advance(order.state, OrderState.SUBMITTED)
         order.updated_ms = now_ms
         self._store.update_order(order)
         request = OrderRequest(
@@ -192,7 +208,7 @@ class OrderExecutor:
         try:
             result = await self._gateway.place_order(request)
         except Exception as exc:  # ambiguous: the venue may or may not have it
-            order.state = OrderState.UNKNOWN
+            order.state = advance(order.state, OrderState.UNKNOWN)
             order.reason = f"submit failed: {type(exc).__name__}"
             self._store.update_order(order)
             log.error("order_unknown", client_order_id=order.client_order_id, error=str(exc))
@@ -208,7 +224,7 @@ class OrderExecutor:
         ):
             result = await self._gateway.order_by_client_id(order.client_order_id)
             if result is None:
-                order.state = OrderState.EXPIRED
+                order.state = advance(order.state, state_for_answer(None, order.size))
                 order.reason = ReasonCode.RESTART_UNRESOLVED.value
                 order.updated_ms = now_ms
                 self._store.update_order(order)
@@ -223,26 +239,21 @@ class OrderExecutor:
     ) -> None:
         order.updated_ms = now_ms
         order.venue_order_id = result.venue_order_id
-        if result.status is OrderStatus.OPEN:  # a stop resting at the venue
-            order.state = OrderState.SUBMITTED
+        order.state = advance(order.state, state_for_answer(result, order.size))
+        if order.state is OrderState.SUBMITTED:  # a stop resting at the venue
             self._store.update_order(order)
             return
         order.filled_size = result.filled_size
         order.avg_price = result.avg_price
         order.fee = result.fee
-        if result.status is OrderStatus.REJECTED:
-            order.state = OrderState.REJECTED
+        if order.state is OrderState.REJECTED:
             order.reason = result.reason or ReasonCode.ORDER_REJECTED.value
-        elif result.filled_size <= 0:
-            order.state = OrderState.EXPIRED  # IOC: nothing crossed; or a stop cancelled
+        elif order.state is OrderState.EXPIRED:  # IOC: nothing crossed; or a stop cancelled
             order.reason = (
                 result.reason
                 if order.purpose is OrderPurpose.STOP
                 else ReasonCode.ORDER_NOT_FILLED.value
             )
-        else:
-            full = math.isclose(result.filled_size, order.size, rel_tol=1e-9)
-            order.state = OrderState.FILLED if full else OrderState.PARTIAL
         fills = [
             FillRecord(fill_id=f.fill_id, price=f.price, size=f.size, fee=f.fee, time_ms=f.time_ms)
             for f in result.fills

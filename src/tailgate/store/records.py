@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from tailgate.domain.models import LeaderTrade, OrderType, Side
+from tailgate.domain.orders import OrderState  # the state machine lives in the domain
 
 __all__ = [
     "DeferredRecord",
@@ -23,24 +24,6 @@ __all__ = [
     "RecordedTrade",
     "StoredSignal",
 ]
-
-
-class OrderState(StrEnum):
-    """SPEC §E1. PENDING is written before anything is sent to the venue."""
-
-    PENDING = "pending"
-    SUBMITTED = "submitted"
-    FILLED = "filled"
-    PARTIAL = "partial"
-    REJECTED = "rejected"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    EXPIRED = "expired"
-    UNKNOWN = "unknown"
-
-    @property
-    def is_final(self) -> bool:
-        return self not in (OrderState.PENDING, OrderState.SUBMITTED, OrderState.UNKNOWN)
 
 
 class OrderPurpose(StrEnum):
