@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from tailgate.domain.models import Market, Side
 from tailgate.domain.precision import round_price
@@ -23,7 +24,7 @@ from tailgate.venues.protocols import (
     VenuePosition,
 )
 
-__all__ = ["Holding", "PaperAccount", "reject", "validate_order"]
+__all__ = ["Holding", "PaperAccount", "PaperOrders", "reject", "validate_order"]
 
 
 @dataclass(slots=True)
@@ -95,6 +96,31 @@ class PaperAccount:
             for coin, h in sorted(self.holdings.items())
         )
         return AccountSnapshot(self.value(price_of), positions, now_ms)
+
+
+R = TypeVar("R")
+
+
+class PaperOrders(Generic[R]):
+    """Our orders at a simulated venue, by client order id: the venue's answer to each (a
+    duplicate id gets the first answer, as a real venue refuses a reused id), and the stops
+    still resting (of the venue's own type `R`)."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, OrderResult] = {}
+        self.resting: dict[str, R] = {}
+
+    def answer(self, client_order_id: str) -> OrderResult | None:
+        return self.answers.get(client_order_id)
+
+    def cancel(self, client_order_id: str) -> bool:
+        """Cancel a resting stop; False when nothing rests under that id."""
+        if self.resting.pop(client_order_id, None) is None:
+            return False
+        self.answers[client_order_id] = OrderResult(
+            client_order_id, OrderStatus.CANCELLED, reason="cancelled"
+        )
+        return True
 
 
 def reject(order: OrderRequest, code: ReasonCode, detail: str) -> OrderResult:

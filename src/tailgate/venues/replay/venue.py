@@ -36,7 +36,7 @@ from tailgate.domain.models import (
 from tailgate.domain.precision import round_price
 from tailgate.domain.reasons import ReasonCode
 from tailgate.domain.stops import stop_fill_price
-from tailgate.venues.paper import PaperAccount, reject, validate_order
+from tailgate.venues.paper import PaperAccount, PaperOrders, reject, validate_order
 from tailgate.venues.protocols import (
     AccountSnapshot,
     FillPage,
@@ -95,8 +95,7 @@ class ReplayVenue:
             by_leader.setdefault(f.leader, []).append(f)
         self._leaders = {a: LeaderHistory(a, fills) for a, fills in sorted(by_leader.items())}
         self.account = PaperAccount(account_value)
-        self._orders: dict[str, OrderResult] = {}
-        self._stops: dict[str, _RestingStop] = {}
+        self.orders: PaperOrders[_RestingStop] = PaperOrders()
         self._settled_ms: int | None = None
 
     def restore_account(self, cash: float, positions: Iterable[VenuePosition]) -> None:
@@ -185,27 +184,22 @@ class ReplayVenue:
     # --- OrderGateway -------------------------------------------------------------------------
     async def place_order(self, order: OrderRequest) -> OrderResult:
         self._settle_stops()
-        previous = self._orders.get(order.client_order_id)
+        previous = self.orders.answer(order.client_order_id)
         if previous is not None:
             return previous
         resting = order.trigger_price is not None
         result = self._rest_stop(order) if resting else self._execute(order)
-        self._orders[order.client_order_id] = result
+        self.orders.answers[order.client_order_id] = result
         return result
 
     async def order_by_client_id(self, client_order_id: str) -> OrderResult | None:
         self._settle_stops()
-        return self._orders.get(client_order_id)
+        return self.orders.answer(client_order_id)
 
     async def cancel_order(self, client_order_id: str) -> bool:
         """Cancel a resting stop; False when there is nothing resting under that id."""
         self._settle_stops()
-        if self._stops.pop(client_order_id, None) is None:
-            return False
-        self._orders[client_order_id] = OrderResult(
-            client_order_id, OrderStatus.CANCELLED, reason="cancelled"
-        )
-        return True
+        return self.orders.cancel(client_order_id)
 
     # --- AccountState -------------------------------------------------------------------------
     async def account_snapshot(self) -> AccountSnapshot:
@@ -295,32 +289,34 @@ class ReplayVenue:
             return rejected
         if not order.reduce_only:
             return reject(order, ReasonCode.ORDER_REJECTED, "stops must be reduce-only")
-        self._stops[order.client_order_id] = _RestingStop(order, self.now_ms())
+        self.orders.resting[order.client_order_id] = _RestingStop(order, self.now_ms())
         return OrderResult(order.client_order_id, OrderStatus.OPEN, reason="resting")
 
     def _settle_stops(self) -> None:
         """Fill every resting stop that the bars closed since it was last checked went through."""
-        if not self._stops:
+        if not self.orders.resting:
             return
         now = self.now_ms()
         if now == self._settled_ms:
             return
         self._settled_ms = now
-        for cid in sorted(self._stops):
-            stop = self._stops[cid]
+        for cid in sorted(self.orders.resting):
+            stop = self.orders.resting[cid]
             hit = self._first_touch(stop, now)
             if hit is None:
                 continue
-            del self._stops[cid]
+            del self.orders.resting[cid]
             touched, time_ms = hit
             order = stop.order
             market = self._markets[order.coin]
             size = self.account.reducible(order.coin, order.is_buy, order.size, market)
             if size <= 0:  # the position was already gone: nothing to stop out
-                self._orders[cid] = OrderResult(cid, OrderStatus.CANCELLED, reason="no position")
+                self.orders.answers[cid] = OrderResult(
+                    cid, OrderStatus.CANCELLED, reason="no position"
+                )
                 continue
             price = self._model_price(order.coin, market, touched, order.is_buy, size)
-            self._orders[cid] = self._fill(
+            self.orders.answers[cid] = self._fill(
                 cid, order.coin, order.is_buy, size, price, time_ms, market
             )
 

@@ -38,7 +38,7 @@ from tailgate.venues.hyperliquid.parse import (
     parse_portfolio,
     parse_user_fills,
 )
-from tailgate.venues.paper import PaperAccount, reject, validate_order
+from tailgate.venues.paper import PaperAccount, PaperOrders, reject, validate_order
 from tailgate.venues.protocols import (
     AccountSnapshot,
     FillPage,
@@ -73,10 +73,9 @@ class SimVenue:
         self.now_ms = now_ms  # public: a restarted engine may hand the venue its new clock
         self.fee_rate = fee_rate
         self.account = PaperAccount(account_value)
-        self._orders: dict[str, OrderResult] = {}
+        self.orders: PaperOrders[PendingTrigger] = PaperOrders()
         self._next_order_id = FIRST_VENUE_ORDER_ID
         self._leaderboard_cache: tuple[int, list[dict[str, object]]] | None = None
-        self._triggers: dict[str, PendingTrigger] = {}  # resting stops by client order id
         self._settled_minute = -1
         self._mids_cache: tuple[int, dict[str, float]] | None = None
 
@@ -142,29 +141,24 @@ class SimVenue:
     # --- OrderGateway -------------------------------------------------------------------------
     async def place_order(self, order: OrderRequest) -> OrderResult:
         self._settle_triggers()
-        previous = self._orders.get(order.client_order_id)
+        previous = self.orders.answer(order.client_order_id)
         if previous is not None:
             return previous
         if order.trigger_price is not None:
             result = self._rest_trigger(order)
         else:
             result = self._execute(order)
-        self._orders[order.client_order_id] = result
+        self.orders.answers[order.client_order_id] = result
         return result
 
     async def order_by_client_id(self, client_order_id: str) -> OrderResult | None:
         self._settle_triggers()
-        return self._orders.get(client_order_id)
+        return self.orders.answer(client_order_id)
 
     async def cancel_order(self, client_order_id: str) -> bool:
         """Cancel a resting stop; False when there is nothing resting under that id."""
         self._settle_triggers()
-        if self._triggers.pop(client_order_id, None) is None:
-            return False
-        self._orders[client_order_id] = OrderResult(
-            client_order_id, OrderStatus.CANCELLED, reason="cancelled"
-        )
-        return True
+        return self.orders.cancel(client_order_id)
 
     def _rest_trigger(self, order: OrderRequest) -> OrderResult:
         market = self.world.market(order.coin)
@@ -185,7 +179,7 @@ class SimVenue:
         if not order.reduce_only:
             return reject(order, ReasonCode.ORDER_REJECTED, "stops must be reduce-only")
         assert order.trigger_price is not None
-        self._triggers[order.client_order_id] = PendingTrigger(
+        self.orders.resting[order.client_order_id] = PendingTrigger(
             order.client_order_id,
             order.coin,
             order.is_buy,
@@ -197,24 +191,26 @@ class SimVenue:
 
     def _settle_triggers(self) -> None:
         """Fill every resting stop the bars since it was last checked went through."""
-        if not self._triggers:
+        if not self.orders.resting:
             return
         now = self.now_ms()
         minute = self.world.paths.minute_of(now)
         if minute == self._settled_minute:  # bars complete once a minute: nothing new yet
             return
         self._settled_minute = minute
-        for cid in sorted(self._triggers):
-            stop = self._triggers[cid]
+        for cid in sorted(self.orders.resting):
+            stop = self.orders.resting[cid]
             fill = settle_trigger(self.world, stop, now)
             if fill is None:
                 continue
-            del self._triggers[cid]
+            del self.orders.resting[cid]
             market = self.world.market(stop.coin)
             assert market is not None
             size = self.account.reducible(stop.coin, stop.is_buy, stop.size, market)
             if size <= 0:  # the position was already gone: nothing to stop out
-                self._orders[cid] = OrderResult(cid, OrderStatus.CANCELLED, reason="no position")
+                self.orders.answers[cid] = OrderResult(
+                    cid, OrderStatus.CANCELLED, reason="no position"
+                )
                 continue
             fee = size * fill.price * self.fee_rate
             venue_id = f"{self._next_order_id}-{cid.removeprefix('0x')[:16]}"
@@ -222,7 +218,7 @@ class SimVenue:
             self.account.book_fill(
                 stop.coin, stop.is_buy, size, fill.price, fee, market.sz_decimals
             )
-            self._orders[cid] = OrderResult(
+            self.orders.answers[cid] = OrderResult(
                 client_order_id=cid,
                 status=OrderStatus.FILLED,
                 filled_size=size,
