@@ -22,7 +22,17 @@ def _isolated(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["demo"], ["run"], ["backtest"], ["leaders"], ["config"], ["db"], ["db", "upgrade"]],
+    [
+        [],
+        ["demo"],
+        ["run"],
+        ["backtest"],
+        ["leaders"],
+        ["doctor"],
+        ["config"],
+        ["db"],
+        ["db", "upgrade"],
+    ],
 )
 def test_every_command_has_help(args):
     result = runner.invoke(app, [*args, "--help"])

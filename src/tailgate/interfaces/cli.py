@@ -292,6 +292,42 @@ async def _score_sim_leaders(settings: Settings) -> tuple[list[Trader], SimWorld
     return list(book.traders.values()), world
 
 
+@app.command()
+def doctor(config: ConfigOption = None) -> None:
+    """Is it safe to trade? Checks config, database, orders and stops; exit 0 only when safe."""
+    import time
+
+    from rich.table import Table
+
+    from tailgate.engine.doctor import Finding, diagnose
+    from tailgate.store import Store
+
+    settings = _settings(config)  # a config problem exits 2 with its lines
+    from sqlalchemy.engine import make_url
+
+    findings = [Finding("configuration is valid", True, "loaded")]
+    url = make_url(settings.resolved_database_url())
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        findings.append(
+            Finding("store exists", False, f"no store at {url.database}: nothing has run here yet")
+        )
+    else:
+        store = Store.open(settings.resolved_database_url(), migrate=False)
+        try:
+            findings += diagnose(store, time.time_ns() // 1_000_000)
+        finally:
+            store.close()
+    table = Table(title="tailgate doctor")
+    table.add_column("check")
+    table.add_column("")
+    table.add_column("detail")
+    for f in findings:
+        table.add_row(f.check, "[green]ok[/green]" if f.ok else "[red]PROBLEM[/red]", f.detail)
+    console.print(table)
+    if not all(f.ok for f in findings):
+        raise typer.Exit(1)
+
+
 @app.command("config")
 def show_config(config: ConfigOption = None) -> None:
     """Print the effective configuration, secrets redacted."""
