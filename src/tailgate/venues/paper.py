@@ -15,12 +15,13 @@ from typing import Generic, TypeVar
 from tailgate.domain.models import Market, Side
 from tailgate.domain.precision import round_price
 from tailgate.domain.reasons import ReasonCode
-from tailgate.venues.hyperliquid.constants import MIN_ORDER_NOTIONAL_USD
+from tailgate.venues.hyperliquid.constants import MIN_ORDER_NOTIONAL_USD, TAKER_FEE_RATE
 from tailgate.venues.protocols import (
     AccountSnapshot,
     OrderRequest,
     OrderResult,
     OrderStatus,
+    VenueFill,
     VenuePosition,
 )
 
@@ -36,8 +37,9 @@ class Holding:
 class PaperAccount:
     """Collateral, positions (average entry), realised PnL and fees of our simulated account."""
 
-    def __init__(self, collateral: float) -> None:
+    def __init__(self, collateral: float, fee_rate: float = TAKER_FEE_RATE) -> None:
         self.collateral = collateral
+        self.fee_rate = fee_rate
         self.holdings: dict[str, Holding] = {}
         self.realised_pnl = 0.0
         self.fees_paid = 0.0
@@ -74,6 +76,54 @@ class PaperAccount:
             held.size = remaining
         else:  # flipped through zero: the rest opens at this price
             self.holdings[coin] = Holding(remaining, price)
+
+    def fee(self, size: float, price: float) -> float:
+        return size * price * self.fee_rate
+
+    def fill(
+        self,
+        client_order_id: str,
+        venue_order_id: str,
+        coin: str,
+        is_buy: bool,
+        size: float,
+        price: float,
+        time_ms: int,
+        market: Market,
+    ) -> OrderResult:
+        """Book a fill of our order at one price and return the venue's answer for it."""
+        fee = self.fee(size, price)
+        self.book_fill(coin, is_buy, size, price, fee, market.sz_decimals)
+        return OrderResult(
+            client_order_id=client_order_id,
+            status=OrderStatus.FILLED,
+            filled_size=size,
+            avg_price=price,
+            fee=fee,
+            venue_order_id=venue_order_id,
+            fills=(VenueFill(f"{venue_order_id}-0", price, size, fee, time_ms),),
+            reason=ReasonCode.ORDER_FILLED.value,
+        )
+
+    def stop_out(
+        self,
+        client_order_id: str,
+        venue_order_id: str,
+        coin: str,
+        is_buy: bool,
+        size: float,
+        price_for: Callable[[float], float],
+        time_ms: int,
+        market: Market,
+    ) -> OrderResult:
+        """A triggered stop: reduce the position (never beyond it) at `price_for(size)`; if the
+        position is already gone there is nothing to stop out."""
+        size = self.reducible(coin, is_buy, size, market)
+        if size <= 0:
+            return OrderResult(client_order_id, OrderStatus.CANCELLED, reason="no position")
+        return self.fill(
+            client_order_id, venue_order_id, coin, is_buy, size, price_for(size), time_ms, market
+        )
 
     def reducible(self, coin: str, is_buy: bool, size: float, market: Market) -> float:
         """How much a reduce-only order may trade: 0 when it faces no opposite position."""

@@ -36,6 +36,7 @@ from tailgate.domain.models import (
 from tailgate.domain.precision import round_price
 from tailgate.domain.reasons import ReasonCode
 from tailgate.domain.stops import stop_fill_price
+from tailgate.venues.hyperliquid.constants import TAKER_FEE_RATE
 from tailgate.venues.paper import PaperAccount, PaperOrders, reject, validate_order
 from tailgate.venues.protocols import (
     AccountSnapshot,
@@ -44,7 +45,6 @@ from tailgate.venues.protocols import (
     OrderResult,
     OrderStatus,
     PayloadError,
-    VenueFill,
     VenuePosition,
 )
 from tailgate.venues.replay.data import ReplayData
@@ -84,17 +84,16 @@ class ReplayVenue:
         data: ReplayData,
         now_ms: Callable[[], int],
         account_value: float = 100_000.0,
-        fee_rate: float = 0.00035,
+        fee_rate: float = TAKER_FEE_RATE,
     ) -> None:
         self.data = data
         self.now_ms = now_ms  # public: a restarted engine may hand the venue its new clock
-        self.fee_rate = fee_rate
         self._markets = {coin: market_for(coin) for coin in data.coins}
         by_leader: dict[str, list[LeaderFill]] = {}
         for f in data.fills:
             by_leader.setdefault(f.leader, []).append(f)
         self._leaders = {a: LeaderHistory(a, fills) for a, fills in sorted(by_leader.items())}
-        self.account = PaperAccount(account_value)
+        self.account = PaperAccount(account_value, fee_rate)
         self.orders: PaperOrders[_RestingStop] = PaperOrders()
         self._settled_ms: int | None = None
 
@@ -245,7 +244,9 @@ class ReplayVenue:
                 venue_order_id=venue_id,
                 reason=ReasonCode.ORDER_NOT_FILLED.value,
             )
-        return self._fill(order.client_order_id, order.coin, order.is_buy, size, price, now, market)
+        return self.account.fill(
+            order.client_order_id, venue_id, order.coin, order.is_buy, size, price, now, market
+        )
 
     def _model_price(
         self, coin: str, market: Market, reference: float, is_buy: bool, size: float
@@ -253,30 +254,6 @@ class ReplayVenue:
         """The §B1 price for `size` at `reference`, rounded to the grid against the taker."""
         raw = fill_price(coin, reference, is_buy, size * reference)
         return round_price(raw, market, is_buy=not is_buy)
-
-    def _fill(
-        self,
-        client_order_id: str,
-        coin: str,
-        is_buy: bool,
-        size: float,
-        price: float,
-        time_ms: int,
-        market: Market,
-    ) -> OrderResult:
-        fee = size * price * self.fee_rate
-        venue_id = self._venue_id(client_order_id)
-        self.account.book_fill(coin, is_buy, size, price, fee, market.sz_decimals)
-        return OrderResult(
-            client_order_id=client_order_id,
-            status=OrderStatus.FILLED,
-            filled_size=size,
-            avg_price=price,
-            fee=fee,
-            venue_order_id=venue_id,
-            fills=(VenueFill(f"{venue_id}-0", price, size, fee, time_ms),),
-            reason=ReasonCode.ORDER_FILLED.value,
-        )
 
     # --- stops --------------------------------------------------------------------------------
     def _rest_stop(self, order: OrderRequest) -> OrderResult:
@@ -309,15 +286,17 @@ class ReplayVenue:
             touched, time_ms = hit
             order = stop.order
             market = self._markets[order.coin]
-            size = self.account.reducible(order.coin, order.is_buy, order.size, market)
-            if size <= 0:  # the position was already gone: nothing to stop out
-                self.orders.answers[cid] = OrderResult(
-                    cid, OrderStatus.CANCELLED, reason="no position"
-                )
-                continue
-            price = self._model_price(order.coin, market, touched, order.is_buy, size)
-            self.orders.answers[cid] = self._fill(
-                cid, order.coin, order.is_buy, size, price, time_ms, market
+            self.orders.answers[cid] = self.account.stop_out(
+                cid,
+                self._venue_id(cid),
+                order.coin,
+                order.is_buy,
+                order.size,
+                lambda size, o=order, m=market, p=touched: self._model_price(
+                    o.coin, m, p, o.is_buy, size
+                ),
+                time_ms,
+                market,
             )
 
     def _first_touch(self, stop: _RestingStop, now_ms: int) -> tuple[float, int] | None:

@@ -29,6 +29,7 @@ from tailgate.domain.models import (
     OrderBook,
 )
 from tailgate.domain.reasons import ReasonCode
+from tailgate.venues.hyperliquid.constants import TAKER_FEE_RATE
 from tailgate.venues.hyperliquid.parse import (
     parse_all_mids,
     parse_clearinghouse_state,
@@ -67,12 +68,11 @@ class SimVenue:
         world: SimWorld,
         now_ms: Callable[[], int],
         account_value: float = 100_000.0,
-        fee_rate: float = 0.00035,
+        fee_rate: float = TAKER_FEE_RATE,
     ) -> None:
         self.world = world
         self.now_ms = now_ms  # public: a restarted engine may hand the venue its new clock
-        self.fee_rate = fee_rate
-        self.account = PaperAccount(account_value)
+        self.account = PaperAccount(account_value, fee_rate)
         self.orders: PaperOrders[PendingTrigger] = PaperOrders()
         self._next_order_id = FIRST_VENUE_ORDER_ID
         self._leaderboard_cache: tuple[int, list[dict[str, object]]] | None = None
@@ -206,27 +206,15 @@ class SimVenue:
             del self.orders.resting[cid]
             market = self.world.market(stop.coin)
             assert market is not None
-            size = self.account.reducible(stop.coin, stop.is_buy, stop.size, market)
-            if size <= 0:  # the position was already gone: nothing to stop out
-                self.orders.answers[cid] = OrderResult(
-                    cid, OrderStatus.CANCELLED, reason="no position"
-                )
-                continue
-            fee = size * fill.price * self.fee_rate
-            venue_id = f"{self._next_order_id}-{cid.removeprefix('0x')[:16]}"
-            self._next_order_id += 1
-            self.account.book_fill(
-                stop.coin, stop.is_buy, size, fill.price, fee, market.sz_decimals
-            )
-            self.orders.answers[cid] = OrderResult(
-                client_order_id=cid,
-                status=OrderStatus.FILLED,
-                filled_size=size,
-                avg_price=fill.price,
-                fee=fee,
-                venue_order_id=venue_id,
-                fills=(VenueFill(f"{venue_id}-0", fill.price, size, fee, fill.time_ms),),
-                reason=ReasonCode.ORDER_FILLED.value,
+            self.orders.answers[cid] = self.account.stop_out(
+                cid,
+                self._venue_id(cid),
+                stop.coin,
+                stop.is_buy,
+                stop.size,
+                lambda _size, price=fill.price: price,
+                fill.time_ms,
+                market,
             )
 
     # --- AccountState -------------------------------------------------------------------------
@@ -241,6 +229,12 @@ class SimVenue:
         return self.account.value(lambda coin: self.world.price_at(coin, now))
 
     # --- execution ----------------------------------------------------------------------------
+    def _venue_id(self, client_order_id: str) -> str:
+        """Unique across restarts of this simulator, like a real venue's ids: derived from the
+        (unique) client order id, numbered for readability."""
+        self._next_order_id += 1
+        return f"{self._next_order_id - 1}-{client_order_id.removeprefix('0x')[:16]}"
+
     def _execute(self, order: OrderRequest) -> OrderResult:
         market = self.world.market(order.coin)
         if market is None:
@@ -258,16 +252,13 @@ class SimVenue:
         now = self.now_ms()
         book = self.world.book(order.coin, now)
         taken = take_liquidity(book, order.is_buy, size, order.limit_price)
-        # Unique across restarts of this simulator, like a real venue's ids: derived from the
-        # (unique) client order id, numbered for readability.
-        venue_id = f"{self._next_order_id}-{order.client_order_id.removeprefix('0x')[:16]}"
-        self._next_order_id += 1
+        venue_id = self._venue_id(order.client_order_id)
         fills: list[VenueFill] = []
         for i, (price, qty) in enumerate(taken):
             qty = round(qty, market.sz_decimals)
             if qty <= 0:
                 continue
-            fee = qty * price * self.fee_rate
+            fee = self.account.fee(qty, price)
             fills.append(VenueFill(f"{venue_id}-{i}", price, qty, fee, now))
             self.account.book_fill(order.coin, order.is_buy, qty, price, fee, market.sz_decimals)
         filled = round(sum(f.size for f in fills), market.sz_decimals)
