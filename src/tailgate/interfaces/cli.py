@@ -15,9 +15,10 @@ from tailgate.config import ConfigError, Settings, load_settings, redacted_dump
 from tailgate.logs import configure_logging
 
 if TYPE_CHECKING:  # imported lazily at run time: `--help` stays fast
+    from tailgate.backtest.result import RunResult
     from tailgate.domain.models import Trader
+    from tailgate.engine.replay_session import ReplaySession
     from tailgate.engine.sim_session import SimSession
-    from tailgate.interfaces.summary import RunSummary
     from tailgate.venues.sim import SimWorld
 
 __all__ = ["app", "main"]
@@ -84,28 +85,26 @@ def demo(
         marks = session.world.mids_at(session.end_ms)
         summary = summarize(session, marks)
     render_summary(console, summary, settings)
-    _render_backtest_metrics(session, summary)
+    from tailgate.backtest.report import render_terminal
+
+    result = _result(session, settings)
+    render_terminal(console, result.metrics, result.trades)
+    console.print(f"fingerprint: {result.fingerprint}")
     session.store.close()
     console.print(f"\nstore: {demo_db}   decision log (JSON lines): {log_file}")
 
 
-def _render_backtest_metrics(session: SimSession, summary: RunSummary) -> None:
-    """The §B2 metrics of the run's closed trades, as a backtest would report them."""
-    from tailgate.backtest.metrics import compute_metrics
-    from tailgate.backtest.report import render_terminal
-    from tailgate.backtest.trades import closed_trades
+def _result(session: SimSession | ReplaySession, settings: Settings) -> RunResult:
+    """The run's trades, equity, metrics and fingerprint, from its store."""
+    from tailgate.backtest.result import run_result
 
-    trades = closed_trades(session.store, session.engine.portfolio.account)
-    metrics = compute_metrics(trades, summary.equity_curve, summary.starting_balance)
-    render_terminal(console, metrics, trades)
-    _print_fingerprint(session)
-
-
-def _print_fingerprint(session: SimSession) -> None:
-    from tailgate.backtest.fingerprint import store_fingerprint
-
-    markets = {m.coin: m for m in session.world.markets}
-    console.print(f"fingerprint: {store_fingerprint(session.store, markets)}")
+    markets = {m.coin: m for m in asyncio.run(session.venue.markets())}
+    return run_result(
+        session.store,
+        session.engine.portfolio.account,
+        settings.paper_starting_balance_usd,
+        markets,
+    )
 
 
 @app.command()
@@ -135,7 +134,7 @@ def run(
     session = asyncio.run(run_sim_session(settings, days=days, resume=resume, pace=speed))
     summary = summarize(session, session.world.mids_at(session.end_ms))
     render_summary(console, summary, settings)
-    _print_fingerprint(session)
+    console.print(f"fingerprint: {_result(session, settings).fingerprint}")
     session.store.close()
 
 
@@ -167,10 +166,7 @@ def backtest(
     from rich.progress import Progress
 
     from tailgate.backtest.data import DataImportError
-    from tailgate.backtest.fingerprint import store_fingerprint
-    from tailgate.backtest.metrics import compute_metrics
     from tailgate.backtest.report import metrics_to_json, render_terminal
-    from tailgate.backtest.trades import closed_trades
     from tailgate.config import Mode
     from tailgate.engine.replay_session import run_replay_session
     from tailgate.engine.sim_session import run_sim_session
@@ -206,14 +202,9 @@ def backtest(
             except (DataImportError, FileNotFoundError, ValueError) as exc:
                 console.print(f"[red]cannot replay: {exc}[/red]")
                 raise typer.Exit(2) from None
-        store, account = session.store, session.engine.portfolio.account
-        trades = closed_trades(store, account)
-        equity = store.load_equity(account)
-        metrics = compute_metrics(trades, equity, settings.paper_starting_balance_usd)
-        markets = {m.coin: m for m in asyncio.run(session.venue.markets())}
-        fingerprint = store_fingerprint(store, markets)
-        scored = store.load_leaders()
-        store.close()
+        result = _result(session, settings)
+        scored = session.store.load_leaders()
+        session.store.close()
     primary = sum(t.tier.value == "primary" for t in scored)
     console.print(
         f"replayed {session.simulated_days:.1f} days in {session.wall_seconds:.1f} s; "
@@ -223,11 +214,11 @@ def backtest(
         from tailgate.interfaces.render import render_leaders
 
         render_leaders(console, scored, None, limit=20)
-    render_terminal(console, metrics, trades)
-    console.print(f"fingerprint: {fingerprint}")
+    render_terminal(console, result.metrics, result.trades)
+    console.print(f"fingerprint: {result.fingerprint}")
     if json_out is not None:
-        data = metrics_to_json(metrics, trades, equity)
-        data["fingerprint"] = fingerprint
+        data = metrics_to_json(result.metrics, result.trades, result.equity)
+        data["fingerprint"] = result.fingerprint
         json_out.write_text(json.dumps(data, indent=2), encoding="utf-8")
         console.print(f"JSON written to {json_out}")
     if report is not None:
@@ -236,11 +227,11 @@ def backtest(
         try:
             write_html_report(
                 report,
-                metrics,
-                trades,
-                equity,
+                result.metrics,
+                result.trades,
+                result.equity,
                 title=f"tailgate backtest — {title}",
-                fingerprint=fingerprint,
+                fingerprint=result.fingerprint,
             )
         except ReportUnavailableError as exc:
             console.print(f"[red]{exc}[/red]")
