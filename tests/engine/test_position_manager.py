@@ -7,107 +7,26 @@ import asyncio
 
 import pytest
 
-from tailgate.domain.models import (
-    MS_PER_DAY,
-    MS_PER_MINUTE,
-    LeaderFill,
-    LeaderPosition,
-    LeaderState,
-    Market,
-    OrderType,
-    Side,
-)
-from tailgate.domain.params import CopyParams
-from tailgate.engine.execution import OrderExecutor, client_order_id
-from tailgate.engine.leaders import LeaderBook
-from tailgate.engine.portfolio import Portfolio
-from tailgate.engine.positions import PositionManager
+from tailgate.domain.models import MS_PER_DAY, MS_PER_MINUTE, LeaderFill, LeaderPosition, Side
+from tailgate.domain.orders import IllegalTransition
+from tailgate.engine.execution import client_order_id
 from tailgate.store import Store
-from tailgate.store.records import OrderPurpose, OrderRecord, OrderState, PositionStatus
-from tailgate.venues.protocols import FillPage, OrderResult, OrderStatus, VenueFill
-
-LEADER = "0x" + "1" * 40
-T0 = 1_740_000_000_000
-MARKETS = {"ETH": Market("ETH", 4, 25)}
-
-
-class ScriptedVenue:
-    """Just enough venue: the leader's state and fills are set by the test; orders fill at mark."""
-
-    def __init__(self) -> None:
-        self.mark = 3_000.0
-        self.leader_positions: tuple[LeaderPosition, ...] = ()
-        self.fills: list[LeaderFill] = []
-        self.orders: dict[str, OrderResult] = {}
-
-    async def mids(self):
-        return {"ETH": self.mark}
-
-    async def leader_state(self, leader):
-        return LeaderState(leader, 500_000.0, self.leader_positions, T0)
-
-    async def leader_fills(self, leader, start_ms, end_ms):
-        return FillPage([f for f in self.fills if start_ms <= f.time_ms < end_ms])
-
-    async def place_order(self, order):
-        if order.trigger_price is not None:
-            result = OrderResult(order.client_order_id, OrderStatus.OPEN)
-        else:
-            fill = VenueFill(f"f-{order.client_order_id}", self.mark, order.size, 1.0, T0)
-            result = OrderResult(
-                order.client_order_id, OrderStatus.FILLED, order.size, self.mark, 1.0, "v1", (fill,)
-            )
-        self.orders[order.client_order_id] = result
-        return result
-
-    async def order_by_client_id(self, cid):
-        return self.orders.get(cid)
-
-    async def cancel_order(self, cid):
-        if cid in self.orders and self.orders[cid].status is OrderStatus.OPEN:
-            self.orders[cid] = OrderResult(cid, OrderStatus.CANCELLED, reason="cancelled")
-            return True
-        return False
+from tailgate.store.records import OrderPurpose, OrderState, PositionStatus
+from tailgate.venues.protocols import OrderStatus
+from tests.engine.scripted import LEADER, T0, build_rig, entry_order
 
 
 @pytest.fixture
 def world(tmp_path):
     store = Store.open(f"sqlite:///{tmp_path}/pm.db")
-    venue = ScriptedVenue()
-    params = CopyParams()
-    portfolio = Portfolio("paper", store.ensure_account("paper", 100_000.0, T0), [])
-    executor = OrderExecutor(venue, store, MARKETS, portfolio, params)
-    leaders = LeaderBook(venue, store, params, MARKETS)
-    manager = PositionManager(
-        store=store,
-        feed=venue,
-        market=venue,
-        executor=executor,
-        portfolio=portfolio,
-        leaders=leaders,
-        params=params,
-        markets=MARKETS,
-    )
-    venue.leader_positions = (LeaderPosition("ETH", Side.LONG, 50.0, 2_990.0, 3.0),)
-    entry = OrderRecord(
-        client_order_id=client_order_id("paper", "t1"),
-        account="paper",
-        coin="ETH",
-        is_buy=True,
-        size=2.0,
-        limit_price=3_015.0,
-        order_type=OrderType.MARKET,
-        purpose=OrderPurpose.ENTRY,
-        state=OrderState.PENDING,
-        created_ms=T0,
-        updated_ms=T0,
-        leader=LEADER,
-    )
+    rig = build_rig(store)
+    rig.venue.leader_positions = (LeaderPosition("ETH", Side.LONG, 50.0, 2_990.0, 3.0),)
+    entry = entry_order(client_order_id("paper", "t1"), size=2.0)
     store.insert_order(entry)
-    asyncio.run(executor.execute(entry, T0))
-    (position,) = portfolio.open_positions
-    asyncio.run(manager.protect(position, T0))
-    yield store, venue, manager, portfolio, leaders, position
+    asyncio.run(rig.executor.execute(entry, T0))
+    (position,) = rig.portfolio.open_positions
+    asyncio.run(rig.manager.protect(position, T0))
+    yield store, rig.venue, rig.manager, rig.portfolio, rig.leaders, position
     store.close()
 
 
@@ -177,31 +96,14 @@ def test_a_profit_tier_takes_a_quarter_once_and_re_protects_the_rest(world):
 
 
 def test_an_order_that_already_has_a_fate_can_never_be_sent_again(tmp_path):
-    from tailgate.domain.orders import IllegalTransition
-
     store = Store.open(f"sqlite:///{tmp_path}/once.db")
-    venue = ScriptedVenue()
-    portfolio = Portfolio("paper", store.ensure_account("paper", 100_000.0, T0), [])
-    executor = OrderExecutor(venue, store, MARKETS, portfolio, CopyParams())
-    order = OrderRecord(
-        client_order_id="0xonce",
-        account="paper",
-        coin="ETH",
-        is_buy=True,
-        size=1.0,
-        limit_price=3_015.0,
-        order_type=OrderType.MARKET,
-        purpose=OrderPurpose.ENTRY,
-        state=OrderState.PENDING,
-        created_ms=T0,
-        updated_ms=T0,
-        leader=LEADER,
-    )
+    rig = build_rig(store)
+    order = entry_order("0xonce")
     store.insert_order(order)
-    asyncio.run(executor.execute(order, T0))
-    assert order.state is OrderState.FILLED and len(venue.orders) == 1
+    asyncio.run(rig.executor.execute(order, T0))
+    assert order.state is OrderState.FILLED and len(rig.venue.orders) == 1
     with pytest.raises(IllegalTransition):
-        asyncio.run(executor.execute(order, T0 + 1))
-    assert len(venue.orders) == 1  # refused before the venue heard of it
+        asyncio.run(rig.executor.execute(order, T0 + 1))
+    assert len(rig.venue.orders) == 1  # refused before the venue heard of it
     assert store.order_by_client_id("0xonce").state is OrderState.FILLED
     store.close()
