@@ -14,7 +14,7 @@ import pytest
 
 from tailgate.backtest.data import ImportReason, load_fills, read_user_fills
 from tailgate.backtest.data.hl_fills_csv import parse_ist_minute
-from tests.sim.conftest import read_cassette
+from tests.shared_data import read_cassette
 
 pytestmark = pytest.mark.realdata
 

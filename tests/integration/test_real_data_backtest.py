@@ -5,7 +5,6 @@ moment. Skips cleanly without ../shared/data."""
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import pytest
@@ -14,16 +13,17 @@ from tailgate.backtest.fingerprint import store_fingerprint
 from tailgate.config import load_settings
 from tailgate.engine.replay_session import run_replay_session
 from tailgate.logs import configure_logging
+from tests.shared_data import data_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.realdata]
 
+FILLS = "hl-trader-fills-primetrade/historical_data.csv"
+PRICES = "ohlcv-1m-btc-eth-sol-benicio/2025-01"
+
 
 def _data_dir() -> Path:
-    env = os.environ.get("TAILGATE_DATA_DIR")
-    root = Path(env) if env else Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-    fills = root / "hl-trader-fills-primetrade" / "historical_data.csv"
-    prices = root / "ohlcv-1m-btc-eth-sol-benicio" / "2025-01"
-    if not fills.is_file() or not prices.is_dir():
+    root = data_dir()
+    if root is None or not (root / FILLS).is_file() or not (root / PRICES).is_dir():
         pytest.skip("../shared/data is not here")
     return root
 

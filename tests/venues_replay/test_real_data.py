@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tailgate.venues.replay import ReplayData, ReplayVenue
-from tests.backtest.conftest import data_dir
+from tests.shared_data import data_dir
 
 pytestmark = pytest.mark.realdata
 
