@@ -126,6 +126,24 @@ class Settings(BaseSettings):
     mirror_leader_close: bool = True
     mirror_leader_reduce: bool = False
 
+    # --- §E safe execution ---
+    pending_ttl_sec: float = Field(60.0, gt=0)  # §E2: an intent unsent this long expires
+    stale_sweep_interval_sec: float = Field(300.0, gt=0)
+    obligation_retry_base_sec: float = Field(5.0, gt=0)  # §E5: backoff of a failing obligation
+    obligation_retry_max_sec: float = Field(300.0, gt=0)
+    # §E4 guardrails (entries only: exits and stops are never blocked)
+    kill_switch: bool = False  # also `tailgate kill on|off`, which needs no restart
+    max_order_usd: float = Field(50_000.0, gt=0)
+    daily_loss_cap_usd: float | None = Field(None, gt=0)
+    daily_volume_cap_usd: float | None = Field(None, gt=0)
+    max_market_data_age_sec: float = Field(120.0, gt=0)
+    # §R1 reconciliation
+    reconciliation_enabled: bool = True
+    reconciliation_interval_seconds: float = Field(300.0, gt=0)
+    reconciliation_threshold_usd: float = Field(10.0, ge=0)
+    reconciliation_retry_count: int = Field(3, ge=0, le=20)
+    reconciliation_on_drift: str = Field("repair", pattern=r"^(repair|halt)$")
+
     # --- secrets: never printed ---
     hyperliquid_private_key: SecretStr | None = None
     hyperliquid_account_address: str | None = None

@@ -67,3 +67,18 @@ class ReasonCode(StrEnum):
     LEADER_CLOSED = "LEADER_CLOSED"
     LEADER_REDUCED = "LEADER_REDUCED"
     RESTART_UNRESOLVED = "RESTART_UNRESOLVED"
+    STALE_PENDING = "STALE_PENDING"  # an intent never sent within PENDING_TTL (§E2)
+    SUPERSEDED = "SUPERSEDED"  # an unsent stop or exit, redone by its obligation (§E5)
+    CLAIMED_ELSEWHERE = "CLAIMED_ELSEWHERE"  # another executor sent this intent
+    PRICE_UNAVAILABLE = "PRICE_UNAVAILABLE"  # no source of the §E9 fallback chain is usable
+    INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"  # preflight: margin exceeds free collateral (§E8)
+    # guardrails (§E4): checked before an entry's intent is written; the intent is SKIPPED
+    KILL_SWITCH = "KILL_SWITCH"
+    LIVE_NOT_ARMED = "LIVE_NOT_ARMED"
+    MAX_ORDER_SIZE = "MAX_ORDER_SIZE"
+    DAILY_LOSS_CAP = "DAILY_LOSS_CAP"
+    DAILY_VOLUME_CAP = "DAILY_VOLUME_CAP"
+    STALE_MARKET_DATA = "STALE_MARKET_DATA"
+    ACCOUNT_HALTED = "ACCOUNT_HALTED"  # reconciliation could not repair the account (§R1)
+    # reconciliation (§R1)
+    RECONCILED_FLAT = "RECONCILED_FLAT"  # the venue holds no position we thought open

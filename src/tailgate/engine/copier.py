@@ -19,13 +19,20 @@ from tailgate.domain.params import CopyParams
 from tailgate.domain.reasons import ReasonCode
 from tailgate.domain.signals import PipelineContext, Signal, SignalOutcome, StepDecision
 from tailgate.engine.execution import OrderExecutor
+from tailgate.engine.guardrails import Guardrails
 from tailgate.engine.ingestion import IngestionResult, LeaderTradeIngestor
 from tailgate.engine.leaders import LeaderBook
 from tailgate.engine.portfolio import Portfolio
-from tailgate.engine.positions import PositionManager
+from tailgate.engine.positions import PositionManager, close_obligation
 from tailgate.logs import get_logger
 from tailgate.store import DuplicateTradeError, Store
-from tailgate.store.records import DeferredRecord, OrderRecord
+from tailgate.store.records import (
+    DeferredRecord,
+    ObligationRecord,
+    OrderRecord,
+    OrderState,
+    PositionRecord,
+)
 from tailgate.venues.protocols import LeaderFeed, MarketData
 
 __all__ = ["Copier"]
@@ -56,6 +63,7 @@ class Copier:
         positions: PositionManager,
         portfolio: Portfolio,
         params: CopyParams,
+        guardrails: Guardrails,
         mirror_leader_close: bool = True,
         mirror_leader_reduce: bool = False,
     ) -> None:
@@ -68,6 +76,7 @@ class Copier:
         self._positions = positions
         self._portfolio = portfolio
         self._params = params
+        self._guardrails = guardrails
         self._mirror_close = mirror_leader_close
         self._mirror_reduce = mirror_leader_reduce
         self._deferred: list[tuple[int, int, DeferredRecord]] = [
@@ -93,6 +102,7 @@ class Copier:
         self.last_ingestion = result
         if result.trades:
             mids = await self._market.mids()
+            self._guardrails.market_seen(now_ms)
             for trade in result.trades:
                 await self.handle_trade(trade, now_ms, mids)
         return result
@@ -117,6 +127,16 @@ class Copier:
             ctx = await self._context(trade, trader, now_ms, mids, reentry=False)
             signal = evaluate_trade(trade, trader, ctx, self._params)
         order = self._plan(signal, trade, now_ms, mids)
+        owed: list[ObligationRecord] = []
+        if (
+            signal.outcome is SignalOutcome.EXIT
+            and trade.action is Action.CLOSE
+            and self._mirror_close
+        ):  # a leader's Close we mirror must happen even if we crash right after this commit
+            owed = [
+                close_obligation(p, ReasonCode.LEADER_CLOSED.value, now_ms)
+                for p in self._mirror_targets(trade)
+            ]
         try:
             recorded = self._store.record_trade(
                 trade,
@@ -128,6 +148,7 @@ class Copier:
                 leader_position=position_after,
                 close_leader_position=position_closed,
                 order=order,
+                obligations=owed,
             )
         except DuplicateTradeError:
             log.info("leader_trade_duplicate", trade=trade.key)
@@ -144,7 +165,9 @@ class Copier:
                 due_ms=signal.defer_until_ms,
             )
             heapq.heappush(self._deferred, (record.due_ms, record.id, record))
-        if order is not None:
+        if owed:
+            self._executor.on_obligation(now_ms)
+        if order is not None and order.state is OrderState.PENDING:
             await self._enter(order, now_ms, recorded.trade_id)
         if signal.outcome is SignalOutcome.EXIT:
             await self._mirror_exit(trade, now_ms, mids)
@@ -157,7 +180,9 @@ class Copier:
         mids: Mapping[str, float] | None = None
         while self._deferred and self._deferred[0][0] <= now_ms:
             _, _, record = heapq.heappop(self._deferred)
-            mids = mids if mids is not None else await self._market.mids()
+            if mids is None:
+                mids = await self._market.mids()
+                self._guardrails.market_seen(now_ms)
             trade = record.trade
             trader = self._leaders.get(trade.leader)
             if trader is None or trader.tier is not Tier.PRIMARY:
@@ -174,12 +199,18 @@ class Copier:
             order = self._plan(signal, trade, now_ms, mids)
             self._store.resolve_deferred(record.id, signal, evaluated_ms=now_ms, order=order)
             self._log_signal(signal, now_ms, deferred_id=record.id)
-            if order is not None:
+            if order is not None and order.state is OrderState.PENDING:
                 await self._enter(order, now_ms, record.leader_trade_id)
             done += 1
         return done
 
-    async def _enter(self, order: OrderRecord, now_ms: int, leader_trade_id: int) -> None:
+    async def resume_entries(self, orders: list[OrderRecord], now_ms: int) -> None:
+        """Startup: send entries that were written but never sent, and are still fresh."""
+        for order in orders:
+            log.info("entry_resumed", client_order_id=order.client_order_id, coin=order.coin)
+            await self._enter(order, now_ms, order.leader_trade_id)
+
+    async def _enter(self, order: OrderRecord, now_ms: int, leader_trade_id: int | None) -> None:
         """Send an entry; a filled entry gets (or moves) its protective stop at the venue."""
         await self._executor.execute(order, now_ms, leader_trade_id=leader_trade_id)
         if order.position_id is None or order.filled_size <= 0:
@@ -261,7 +292,19 @@ class Copier:
                 StepDecision(10, "venue_minimum", False, planned, f"size_usd={signal.size_usd:.2f}")
             )
             return None
+        blocked = self._guardrails.check(planned, now_ms, mids)
+        if blocked is not None:  # written all the same, as SKIPPED with its reason (§E3)
+            planned.state = OrderState.SKIPPED
+            planned.reason = blocked.value
         return planned
+
+    def _mirror_targets(self, trade: LeaderTrade) -> list[PositionRecord]:
+        """Our open positions that copy the leader's position this exit trade is on."""
+        return [
+            p
+            for p in self._portfolio.open_positions
+            if p.leader == trade.leader and p.coin == trade.coin and p.side is trade.side
+        ]
 
     async def _mirror_exit(
         self, trade: LeaderTrade, now_ms: int, mids: Mapping[str, float]
@@ -270,11 +313,7 @@ class Copier:
         mirror = self._mirror_close if trade.action is Action.CLOSE else self._mirror_reduce
         if not mirror:
             return
-        for position in self._portfolio.open_positions:
-            if position.leader != trade.leader or position.coin != trade.coin:
-                continue
-            if position.side is not trade.side:
-                continue
+        for position in self._mirror_targets(trade):
             mark = mids.get(position.coin)
             if mark is None:
                 log.warning("exit_without_price", coin=position.coin, position=position.id)

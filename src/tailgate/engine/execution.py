@@ -1,20 +1,23 @@
-"""Order execution: plan → write → send → record (SPEC §E1, foundation level).
+"""Order execution: plan → write → claim → send → record (SPEC §E1, §E2, §E5).
 
 Every order is a row (state PENDING, deterministic client order id) before the venue hears of
-it, is marked SUBMITTED before the call, and gets its outcome, fills, position and cash in one
-transaction after. An ambiguous failure (timeout, transport error) leaves it UNKNOWN — never
-sent again; startup settles every non-final order by asking the venue by client order id.
-Prices and sizes are rounded to the venue's grid here, at the boundary.
+it. Sending starts by *claiming* the row (PENDING → SUBMITTED, atomically, so of several
+executors exactly one sends it), and the outcome — fills, position, cash and the obligations it
+creates (an open position must get its stop) — is written in one transaction after. An
+ambiguous failure (timeout, transport error) leaves it UNKNOWN — never sent again; startup
+settles every non-final order by asking the venue by client order id, sends entries that were
+written but never sent if they are still fresh, and expires the rest (the stale sweep does the
+same while running). Prices and sizes are rounded to the venue's grid here, at the boundary.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from tailgate.domain.models import LeaderTrade, Market, OrderType, Side
-from tailgate.domain.orders import advance
+from tailgate.domain.orders import IllegalTransition, advance
 from tailgate.domain.params import DEFAULT_PARAMS, CopyParams
 from tailgate.domain.positions import average_entry, pnl
 from tailgate.domain.precision import round_price, round_size
@@ -26,6 +29,8 @@ from tailgate.logs import get_logger
 from tailgate.store import Store
 from tailgate.store.records import (
     FillRecord,
+    ObligationKind,
+    ObligationRecord,
     OrderPurpose,
     OrderRecord,
     OrderState,
@@ -35,7 +40,7 @@ from tailgate.store.records import (
 from tailgate.venues.hyperliquid.constants import MIN_ORDER_NOTIONAL_USD
 from tailgate.venues.protocols import OrderGateway, OrderRequest, OrderResult, OrderStatus
 
-__all__ = ["OrderExecutor", "client_order_id", "state_for_answer"]
+__all__ = ["OrderExecutor", "client_order_id", "protect_obligation", "state_for_answer"]
 
 log = get_logger("tailgate.execution")
 
@@ -61,6 +66,20 @@ def client_order_id(account: str, cause: str) -> str:
     return "0x" + hashlib.sha256(f"{account}|{cause}".encode()).hexdigest()[:32]
 
 
+def protect_obligation(order: OrderRecord, now_ms: int) -> ObligationRecord:
+    """The obligation a fill leaving a position open creates: its stop must rest at the venue
+    (keyed by the order that changed the position, so it is written once)."""
+    return ObligationRecord(
+        key=f"protect:{order.client_order_id}",
+        kind=ObligationKind.PROTECT,
+        account=order.account,
+        position_id=order.position_id if order.purpose is not OrderPurpose.ENTRY else None,
+        created_ms=now_ms,
+        due_ms=now_ms,
+        reason="stop must rest at the venue",
+    )
+
+
 class OrderExecutor:
     def __init__(
         self,
@@ -75,6 +94,8 @@ class OrderExecutor:
         self._store = store
         self._markets = markets
         self._portfolio = portfolio
+        # told when this executor writes an obligation, so the keeper wakes for it
+        self.on_obligation: Callable[[int], None] = lambda _due_ms: None
 
     # ---- planning -------------------------------------------------------------------------
 
@@ -137,8 +158,9 @@ class OrderExecutor:
             reason=reason,
         )
 
-    def plan_stop(self, position: PositionRecord, now_ms: int) -> OrderRecord:
-        """The protective stop for `position` at its stop price, for its whole size."""
+    def plan_stop(self, position: PositionRecord, now_ms: int, attempt: int = 0) -> OrderRecord:
+        """The protective stop for `position` at its stop price, for its whole size; `attempt`
+        tells apart two stops planned at the same instant (a retry right after a refusal)."""
         assert position.stop_price is not None and position.id is not None
         market = self._markets[position.coin]
         is_buy = position.side is Side.SHORT
@@ -146,6 +168,8 @@ class OrderExecutor:
         trigger = round_price(position.stop_price, market, is_buy=is_buy)
         worst = trigger * (1 + EXIT_SLIPPAGE_CAP) if is_buy else trigger * (1 - EXIT_SLIPPAGE_CAP)
         cause = f"pos{position.id}:stop:{position.size:.10g}:{now_ms}"
+        if attempt:
+            cause += f":{attempt}"
         return OrderRecord(
             client_order_id=client_order_id(self._portfolio.account, cause),
             account=self._portfolio.account,
@@ -190,11 +214,20 @@ class OrderExecutor:
     async def execute(
         self, order: OrderRecord, now_ms: int, *, leader_trade_id: int | None = None
     ) -> OrderRecord:
-        """Send a persisted PENDING order once and record what happened."""
+        """Send a persisted order once and record what happened: a PENDING one is claimed
+        first (another executor may have claimed it: then it is left to that one); one
+        already claimed (SUBMITTED by `Store.claim_pending_orders`) is sent as it is."""
         assert order.id is not None, "orders are written before they are sent"
-        order.state = advance(order.state, OrderState.SUBMITTED)
-        order.updated_ms = now_ms
-        self._store.update_order(order)
+        if order.state is OrderState.PENDING:
+            if not self._store.claim_order(order, now_ms):
+                log.warning("order_claimed_elsewhere", client_order_id=order.client_order_id)
+                return order
+            order.state = advance(order.state, OrderState.SUBMITTED)
+            order.updated_ms = now_ms
+        elif order.state is not OrderState.SUBMITTED:  # its fate is known, or only the venue's
+            raise IllegalTransition(
+                f"order {order.client_order_id} is {order.state.value}: it is never sent again"
+            )
         request = OrderRequest(
             client_order_id=order.client_order_id,
             coin=order.coin,
@@ -216,12 +249,22 @@ class OrderExecutor:
         self._apply_result(order, result, now_ms, leader_trade_id)
         return order
 
-    async def resolve_open_orders(self, now_ms: int) -> int:
-        """Startup: settle every non-final order by asking the venue; never send again."""
-        settled = 0
+    async def resolve_open_orders(self, now_ms: int, pending_ttl_ms: int) -> list[OrderRecord]:
+        """Startup: settle every non-final order; never send one twice.
+
+        SUBMITTED / UNKNOWN: the venue's record by client order id settles it (none: it never
+        arrived → EXPIRED). PENDING was never sent: an entry younger than `pending_ttl_ms` is
+        returned to be sent now; an older one expires (STALE_PENDING); an unsent stop or exit
+        expires as SUPERSEDED — its obligation or the monitor places a fresh one."""
+        fresh: list[OrderRecord] = []
         for order in self._store.load_orders(
             [OrderState.PENDING, OrderState.SUBMITTED, OrderState.UNKNOWN]
         ):
+            if order.state is OrderState.PENDING:
+                if self._expire_if_stale(order, now_ms, pending_ttl_ms, on_restart=True):
+                    continue
+                fresh.append(order)
+                continue
             result = await self._gateway.order_by_client_id(order.client_order_id)
             if result is None:
                 order.state = advance(order.state, state_for_answer(None, order.size))
@@ -231,8 +274,33 @@ class OrderExecutor:
                 log.warning("order_expired_on_restart", client_order_id=order.client_order_id)
             else:
                 self._apply_result(order, result, now_ms, None)
-            settled += 1
-        return settled
+        return fresh
+
+    def sweep_stale(self, now_ms: int, pending_ttl_ms: int) -> int:
+        """§E2: expire every PENDING intent older than `pending_ttl_ms` → how many."""
+        return sum(
+            self._expire_if_stale(order, now_ms, pending_ttl_ms, on_restart=False)
+            for order in self._store.load_orders([OrderState.PENDING])
+        )
+
+    def _expire_if_stale(
+        self, order: OrderRecord, now_ms: int, ttl_ms: int, *, on_restart: bool
+    ) -> bool:
+        entry = order.purpose is OrderPurpose.ENTRY
+        if entry and now_ms - order.created_ms <= ttl_ms:
+            return False
+        if not entry and not on_restart and now_ms - order.created_ms <= ttl_ms:
+            return False
+        reason = ReasonCode.STALE_PENDING if entry else ReasonCode.SUPERSEDED
+        if self._store.expire_pending(order, reason.value, now_ms):
+            log.warning(
+                "order_expired_unsent",
+                client_order_id=order.client_order_id,
+                purpose=order.purpose.value,
+                age_ms=now_ms - order.created_ms,
+                reason=reason.value,
+            )
+        return True
 
     def _apply_result(
         self, order: OrderRecord, result: OrderResult, now_ms: int, leader_trade_id: int | None
@@ -261,9 +329,19 @@ class OrderExecutor:
         position, cash_delta = None, 0.0
         if result.filled_size > 0:
             position, cash_delta = self._position_after(order, result, now_ms, leader_trade_id)
-        self._store.record_order_outcome(order, fills, position, cash_delta=cash_delta)
+        obligations = []
+        if position is not None and position.status is PositionStatus.OPEN:
+            obligations.append(protect_obligation(order, now_ms))
+        self._store.record_order_outcome(
+            order, fills, position, cash_delta=cash_delta, obligations=obligations
+        )
         if position is not None:
             self._portfolio.apply(position, cash_delta)
+            if position.status is PositionStatus.CLOSED and position.id is not None:
+                for kind in ObligationKind:  # nothing is owed to a closed position
+                    self._store.complete_obligations(position.id, kind, now_ms)
+        if obligations:
+            self.on_obligation(now_ms)
         log.info(
             "order_done",
             client_order_id=order.client_order_id,
@@ -303,7 +381,7 @@ class OrderExecutor:
                     entry_price=price,
                     opened_ms=now_ms,
                     leader=order.leader,
-                    leader_trade_id=leader_trade_id,
+                    leader_trade_id=leader_trade_id or order.leader_trade_id,
                     fees_paid=fee,
                     realized_pnl=-fee,
                     stop_price=compute_stop_price(price, side, self._params),

@@ -23,6 +23,10 @@ class Portfolio:
     def open_positions(self) -> list[PositionRecord]:
         return list(self._open.values())
 
+    def get(self, position_id: int) -> PositionRecord | None:
+        """The open position with this id, or None."""
+        return self._open.get(position_id)
+
     def position_for(self, coin: str) -> PositionRecord | None:
         for p in self._open.values():
             if p.coin == coin:

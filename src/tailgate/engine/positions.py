@@ -28,8 +28,10 @@ from tailgate.engine.execution import OrderExecutor
 from tailgate.engine.leaders import LeaderBook
 from tailgate.engine.portfolio import Portfolio
 from tailgate.logs import get_logger
-from tailgate.store import Store
+from tailgate.store import DuplicateOrderError, Store
 from tailgate.store.records import (
+    ObligationKind,
+    ObligationRecord,
     OrderPurpose,
     OrderRecord,
     OrderState,
@@ -38,12 +40,27 @@ from tailgate.store.records import (
 )
 from tailgate.venues.protocols import LeaderFeed, MarketData
 
-__all__ = ["PositionManager"]
+__all__ = ["PositionManager", "close_obligation"]
 
 log = get_logger("tailgate.positions")
 
 LEADER_CHECK_INTERVAL_MS = 300_000  # leaders' positions are checked every 5 minutes
 TRAIL_FLUSH_INTERVAL_MS = 300_000  # moved trailing stops are persisted every 5 minutes
+MAX_STOPS_PER_INSTANT = 100  # stops planned for one position at one instant (retries)
+
+
+def close_obligation(position: PositionRecord, reason: str, now_ms: int) -> ObligationRecord:
+    """The obligation to end up flat in `position` (one per position: it closes once)."""
+    assert position.id is not None
+    return ObligationRecord(
+        key=f"close:{position.id}",
+        kind=ObligationKind.CLOSE,
+        account=position.account,
+        position_id=position.id,
+        created_ms=now_ms,
+        due_ms=now_ms,
+        reason=reason,
+    )
 
 
 class PositionManager:
@@ -73,13 +90,51 @@ class PositionManager:
             if o.purpose is OrderPurpose.STOP and o.position_id is not None
         }
         self._leader_checked: dict[int, int] = {}
+        # positions being closed / protected right now: no second close or stop in parallel
+        self._closing: set[int] = set()
+        self._protecting: set[int] = set()
         self._dirty: dict[int, PositionRecord] = {}  # trailing stops moved since the last flush
         self._flushed_ms = 0
 
     # ---- the venue stop ---------------------------------------------------------------------
 
+    def stop_of(self, position_id: int) -> OrderRecord | None:
+        """The stop resting at the venue for the position, as we know it."""
+        return self._stops.get(position_id)
+
+    def is_protected(self, position: PositionRecord) -> bool:
+        """A stop rests for the position's whole current size (or it is no longer open)."""
+        if position.status is not PositionStatus.OPEN:
+            return True
+        assert position.id is not None
+        stop = self._stops.get(position.id)
+        if stop is None or stop.state is not OrderState.SUBMITTED:
+            return False
+        return stop.size >= round_size(position.size, self._markets[position.coin]) - 1e-12
+
+    def busy(self, position_id: int) -> bool:
+        """Someone is closing or protecting the position right now (wait for them)."""
+        return position_id in self._closing or position_id in self._protecting
+
+    async def ensure_protected(self, position: PositionRecord, now_ms: int) -> bool:
+        """The obligation's work: place the stop unless one already covers the position."""
+        if not self.is_protected(position):
+            await self.protect(position, now_ms)
+        return self.is_protected(position)
+
     async def protect(self, position: PositionRecord, now_ms: int) -> None:
-        """(Re)place the venue stop for the position's current size and stop price."""
+        """(Re)place the venue stop for the position's current size and stop price; once it
+        rests, the position's PROTECT obligations are done."""
+        assert position.id is not None
+        if position.id in self._protecting:
+            return
+        self._protecting.add(position.id)
+        try:
+            await self._protect(position, now_ms)
+        finally:
+            self._protecting.discard(position.id)
+
+    async def _protect(self, position: PositionRecord, now_ms: int) -> None:
         assert position.id is not None
         old = self._stops.pop(position.id, None)
         if old is not None:
@@ -91,10 +146,18 @@ class PositionManager:
         stop = self._executor.plan_stop(position, now_ms)
         if stop.size <= 0:
             return
-        self._store.insert_order(stop)
+        for attempt in range(1, MAX_STOPS_PER_INSTANT + 1):
+            try:
+                self._store.insert_order(stop)
+                break
+            except DuplicateOrderError:  # a stop was already planned at this instant
+                stop = self._executor.plan_stop(position, now_ms, attempt)
+        else:
+            raise RuntimeError(f"position {position.id}: too many stops at {now_ms}")
         await self._executor.execute(stop, now_ms)
         if stop.state is OrderState.SUBMITTED:
             self._stops[position.id] = stop
+            self._store.complete_obligations(position.id, ObligationKind.PROTECT, now_ms)
         else:
             log.error(
                 "stop_not_placed",
@@ -116,7 +179,25 @@ class PositionManager:
         mark: float | None = None,
     ) -> None:
         """Market-close `size` of the position (all of it by default), cancel its venue stop,
-        persist status and reason; a partial close re-places the stop for what remains."""
+        persist status and reason; a partial close re-places the stop for what remains.
+        A position already being closed is left to that close."""
+        assert position.id is not None
+        if position.id in self._closing:
+            return
+        self._closing.add(position.id)
+        try:
+            await self._close(position, reason, now_ms, size, mark)
+        finally:
+            self._closing.discard(position.id)
+
+    async def _close(
+        self,
+        position: PositionRecord,
+        reason: str,
+        now_ms: int,
+        size: float | None,
+        mark: float | None,
+    ) -> None:
         assert position.id is not None
         if mark is None:
             mark = (await self._market.mids()).get(position.coin)
@@ -133,7 +214,11 @@ class PositionManager:
         cause = f"pos{position.id}:{reason}:{position.tiers_taken}:{now_ms}"
         order = self._executor.plan_exit(position, take, mark, reason, cause, now_ms)
         if order.size > 0:
-            self._store.insert_order(order)
+            # a full close must happen even if this order is lost: its obligation says so
+            owed = [close_obligation(position, reason, now_ms)] if full else []
+            self._store.insert_order(order, owed)
+            if owed:
+                self._executor.on_obligation(now_ms)
             await self._executor.execute(order, now_ms)
         log.info(
             "position_close",

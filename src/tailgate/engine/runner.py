@@ -13,17 +13,20 @@ import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from tailgate.config import Settings
+from tailgate.config import Mode, Settings
+from tailgate.domain.guardrails import GuardrailLimits
 from tailgate.engine.clock import Clock
 from tailgate.engine.copier import Copier
 from tailgate.engine.execution import OrderExecutor
+from tailgate.engine.guardrails import Guardrails
 from tailgate.engine.ingestion import LeaderTradeIngestor
 from tailgate.engine.leaders import LeaderBook
+from tailgate.engine.obligations import ObligationKeeper, RetryPolicy
 from tailgate.engine.portfolio import Portfolio
 from tailgate.engine.positions import PositionManager
 from tailgate.logs import get_logger
 from tailgate.store import Store
-from tailgate.store.records import PositionStatus
+from tailgate.store.records import OrderState, PositionStatus
 from tailgate.venues.protocols import LeaderFeed, MarketData, OrderGateway
 
 __all__ = ["Engine", "EngineStats"]
@@ -43,6 +46,9 @@ class EngineStats:
     deferred_resolved: int = 0
     refreshes: int = 0
     loop_errors: int = 0
+    orders_settled_on_start: int = 0
+    entries_resumed: int = 0
+    stale_expired: int = 0
 
 
 class Engine:
@@ -55,8 +61,10 @@ class Engine:
         market: MarketData,
         gateway: OrderGateway,
         store: Store,
+        live_armed: bool = False,
     ) -> None:
         self.settings = settings
+        self.live_armed = live_armed
         self.clock = clock
         self.store = store
         self.params = settings.copy_params()
@@ -72,9 +80,13 @@ class Engine:
         self.copier: Copier
         self.executor: OrderExecutor
         self.positions: PositionManager
+        self.guardrails: Guardrails
+        self.obligations: ObligationKeeper
 
     async def start(self) -> None:
-        """Load state, settle unfinished orders, make sure leaders are selected."""
+        """Settle what a previous run left unfinished before any new order: non-final intents
+        (by asking the venue), then open obligations (stops owed, closes owed); then send the
+        entries that were written but never sent while they are fresh."""
         now = self.clock.now_ms()
         markets = {m.coin: m for m in await self._market.markets()}
         account = self.settings.paper_account
@@ -88,7 +100,10 @@ class Engine:
             self._gateway, self.store, markets, self.portfolio, self.params
         )
 
-        settled = await self.executor.resolve_open_orders(now)
+        pending_ttl_ms = int(self.settings.pending_ttl_sec * 1000)
+        unfinished = len(self.store.load_orders([OrderState.SUBMITTED, OrderState.UNKNOWN]))
+        fresh_entries = await self.executor.resolve_open_orders(now, pending_ttl_ms)
+        self.stats.orders_settled_on_start = unfinished
         self.leaders = LeaderBook(self._feed, self.store, self.params, markets)
         self.positions = PositionManager(
             store=self.store,
@@ -100,6 +115,30 @@ class Engine:
             params=self.params,
             markets=markets,
         )
+        s = self.settings
+        self.guardrails = Guardrails(
+            self.store,
+            self.portfolio,
+            GuardrailLimits(
+                max_order_usd=s.max_order_usd,
+                max_market_data_age_ms=int(s.max_market_data_age_sec * 1000),
+                daily_loss_cap_usd=s.daily_loss_cap_usd,
+                daily_volume_cap_usd=s.daily_volume_cap_usd,
+                live=s.mode is Mode.LIVE,
+                live_armed=self.live_armed,
+            ),
+            kill_switch=s.kill_switch,
+        )
+        self.obligations = ObligationKeeper(
+            self.store,
+            self.positions,
+            self.portfolio,
+            RetryPolicy(
+                base_ms=int(s.obligation_retry_base_sec * 1000),
+                max_ms=int(s.obligation_retry_max_sec * 1000),
+            ),
+        )
+        self.executor.on_obligation = self.obligations.wake
         ingestor = LeaderTradeIngestor(self._feed, self.store, markets)
         self.copier = Copier(
             store=self.store,
@@ -111,10 +150,16 @@ class Engine:
             positions=self.positions,
             portfolio=self.portfolio,
             params=self.params,
+            guardrails=self.guardrails,
             mirror_leader_close=self.settings.mirror_leader_close,
             mirror_leader_reduce=self.settings.mirror_leader_reduce,
         )
         self._ingestor = ingestor
+        open_obligations = await self.obligations.run_due(now)
+        self.stats.entries_resumed = len(fresh_entries)
+        if fresh_entries:
+            self.guardrails.market_seen(now)
+            await self.copier.resume_entries(fresh_entries, now)
         log.info(
             "engine_started",
             mode=self.settings.mode.value,
@@ -123,7 +168,9 @@ class Engine:
             cash=cash,
             open_positions=len(self.portfolio.open_positions),
             pending_deferred=self.copier.pending_deferred,
-            orders_settled=settled,
+            orders_settled=unfinished,
+            entries_resumed=len(fresh_entries),
+            open_obligations=open_obligations,
         )
 
     async def run(self, observers: Sequence[Observer] = ()) -> None:
@@ -142,6 +189,8 @@ class Engine:
         loops.append(("ingestion", int(s.poll_interval_trades_sec * 1000), self._ingest, now))
         loops.append(("deferred", int(s.deferred_check_interval_sec * 1000), self._deferred, now))
         loops.append(("monitor", int(s.monitor_interval_sec * 1000), self._monitor, now))
+        sweep_ms = int(s.stale_sweep_interval_sec * 1000)
+        loops.append(("stale_sweep", sweep_ms, self._sweep, now + sweep_ms))
         for i, (interval_ms, callback) in enumerate(observers):
 
             async def observe(t: int, callback: Callable[[int], None] = callback) -> None:
@@ -191,7 +240,13 @@ class Engine:
     async def _deferred(self, now: int) -> None:
         self.stats.deferred_resolved += await self.copier.process_deferred(now)
 
+    async def _sweep(self, now: int) -> None:
+        self.stats.stale_expired += self.executor.sweep_stale(
+            now, int(self.settings.pending_ttl_sec * 1000)
+        )
+
     async def _monitor(self, now: int) -> None:
+        await self.obligations.run_due(now)
         await self.positions.monitor(now)
         # Position management (stops, trails, time stops) will run here every interval; for
         # now the monitor values the book, hourly.
@@ -232,6 +287,7 @@ class Engine:
 
     def _snapshot_equity(self, now: int) -> None:
         equity = self.portfolio.equity(self._marks)
+        self.guardrails.observe_equity(now, equity)
         self.store.record_equity(self.portfolio.account, now, equity, self.portfolio.cash)
         self._last_equity_ms = now
 
@@ -251,4 +307,5 @@ class Engine:
             "deferred_resolved": self.stats.deferred_resolved,
             "refreshes": self.stats.refreshes,
             "loop_errors": self.stats.loop_errors,
+            "stale_expired": self.stats.stale_expired,
         }

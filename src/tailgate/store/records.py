@@ -14,8 +14,12 @@ from tailgate.domain.orders import OrderState  # the state machine lives in the 
 
 __all__ = [
     "DeferredRecord",
+    "DiscrepancyRecord",
     "FillRecord",
     "LeaderPositionRecord",
+    "ObligationKind",
+    "ObligationRecord",
+    "ObligationStatus",
     "OrderPurpose",
     "OrderRecord",
     "OrderState",
@@ -35,6 +39,18 @@ class OrderPurpose(StrEnum):
 class PositionStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
+
+
+class ObligationKind(StrEnum):
+    """Work that must follow a fill (SPEC §E5)."""
+
+    PROTECT = "protect_position"  # an open position's stop must rest at the venue
+    CLOSE = "close_position"  # a position we decided to close must end up closed
+
+
+class ObligationStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
 
 
 @dataclass(slots=True)
@@ -61,6 +77,7 @@ class OrderRecord:
     avg_price: float = 0.0
     fee: float = 0.0
     trigger_price: float | None = None  # stop orders: the price that triggers them
+    leader_trade_id: int | None = None  # the leader trade an entry copies
     id: int | None = None
 
 
@@ -146,3 +163,36 @@ class StoredSignal:
     size_usd: float
     order_type: str | None
     limit_price: float | None
+
+
+@dataclass(slots=True)
+class ObligationRecord:
+    """An obligation (SPEC §E5); `key` names its cause, so it is written once."""
+
+    key: str
+    kind: ObligationKind
+    account: str
+    position_id: int | None
+    created_ms: int
+    due_ms: int
+    reason: str | None = None
+    status: ObligationStatus = ObligationStatus.OPEN
+    attempts: int = 0
+    last_error: str | None = None
+    done_ms: int | None = None
+    id: int | None = None
+
+
+@dataclass(slots=True)
+class DiscrepancyRecord:
+    """A difference between our books and the venue's (SPEC §R1) and its resolution."""
+
+    account: str
+    run_ms: int
+    kind: str
+    coin: str | None
+    local: str
+    venue: str
+    diff_usd: float
+    resolution: str
+    id: int | None = None

@@ -41,8 +41,12 @@ from tailgate.store.errors import (
 )
 from tailgate.store.records import (
     DeferredRecord,
+    DiscrepancyRecord,
     FillRecord,
     LeaderPositionRecord,
+    ObligationKind,
+    ObligationRecord,
+    ObligationStatus,
     OrderPurpose,
     OrderRecord,
     OrderState,
@@ -203,13 +207,15 @@ class Store:
         leader_position: LeaderPositionRecord | None = None,
         close_leader_position: bool = False,
         order: OrderRecord | None = None,
+        obligations: Sequence[ObligationRecord] = (),
     ) -> RecordedTrade:
         """Record a leader trade and everything it caused, in one transaction.
 
         Writes the trade, its fill keys (the durable dedupe), the signal (evaluated at
         `seen_ms`), the deferred-queue entry, the leader-position change and the order intent
-        (linked to the signal) — or nothing at all: when the trade or any of its fills is
-        already recorded, raises `DuplicateTradeError` naming them.
+        (linked to the signal) and the obligations it creates (a leader's Close we must
+        mirror) — or nothing at all: when the trade or any of its fills is already recorded,
+        raises `DuplicateTradeError` naming them.
         """
         if leader_position is not None and close_leader_position:
             raise ValueError(
@@ -257,7 +263,9 @@ class Store:
                     self._delete_leader_position(conn, trade.leader, trade.coin)
                 if order_values is not None:
                     order_values["signal_id"] = signal_id
+                    order_values["leader_trade_id"] = trade_id
                     order_id = conn.execute(sql.insert_order, order_values).scalar_one()
+                self._insert_obligations(conn, obligations, None)
         except IntegrityError as exc:
             duplicate = self._explain_trade_conflict(trade, fill_keys, order)
             if duplicate is None:
@@ -265,6 +273,7 @@ class Store:
             raise duplicate from exc
         if order is not None:
             order.signal_id = signal_id
+            order.leader_trade_id = trade_id
             order.id = order_id
         return RecordedTrade(trade_id, signal_id, deferred_id, order_id)
 
@@ -357,16 +366,19 @@ class Store:
                 self._delete_leader_position(conn, signal.trade.leader, signal.trade.coin)
             if order_values is not None:
                 order_values["signal_id"] = signal_id
+                order_values["leader_trade_id"] = claimed.leader_trade_id
                 order_id = conn.execute(self._sql.insert_order, order_values).scalar_one()
         if order is not None:
             order.signal_id = signal_id
+            order.leader_trade_id = claimed.leader_trade_id
             order.id = order_id
         return signal_id, order_id
 
     # --- orders, fills, positions (SPEC §E1) ---------------------------------------------------
 
-    def insert_order(self, order: OrderRecord) -> int:
-        """Write an order intent (PENDING, before anything is sent); sets `order.id`.
+    def insert_order(self, order: OrderRecord, obligations: Sequence[ObligationRecord] = ()) -> int:
+        """Write an order intent (PENDING, before anything is sent), with the obligations that
+        must outlive it (a close that must happen even if this order is lost); sets `order.id`.
 
         Raises `DuplicateOrderError` when the client order id exists: ids are deterministic,
         so that is a second attempt at the same order.
@@ -376,6 +388,7 @@ class Store:
                 order_id: int = conn.execute(
                     self._sql.insert_order, rows.order_values(order)
                 ).scalar_one()
+                self._insert_obligations(conn, obligations, None)
         except IntegrityError as exc:
             with self._reader.connect() as conn:
                 if self._order_exists(conn, order.client_order_id):
@@ -390,6 +403,51 @@ class Store:
         with self._writer.begin() as conn:
             self._update_order(conn, order_id, rows.order_values(order))
 
+    def claim_order(self, order: OrderRecord, now_ms: int) -> bool:
+        """PENDING → SUBMITTED in the store, atomically: True for exactly one caller, however
+        many executors (threads, processes) try — the one that may send the order."""
+        order_id = _require_id(order.id, "order")
+        with self._writer.begin() as conn:
+            claimed = conn.execute(
+                self._sql.claim_order, {PK: order_id, "updated_ms_": now_ms}
+            ).rowcount
+        return claimed == 1
+
+    def expire_pending(self, order: OrderRecord, reason: str, now_ms: int) -> bool:
+        """PENDING → EXPIRED with `reason`, atomically: False when the intent was claimed (or
+        settled) meanwhile, so a sweep never expires an intent another executor is sending."""
+        order_id = _require_id(order.id, "order")
+        o = t.orders
+        with self._writer.begin() as conn:
+            expired = conn.execute(
+                o.update()
+                .where(o.c.id == order_id, o.c.state == OrderState.PENDING.value)
+                .values(state=OrderState.EXPIRED.value, reason=reason, updated_ms=now_ms)
+            ).rowcount
+        if expired == 1:
+            order.state, order.reason, order.updated_ms = OrderState.EXPIRED, reason, now_ms
+        return expired == 1
+
+    def claim_pending_orders(self, limit: int, now_ms: int) -> list[OrderRecord]:
+        """Claim up to `limit` PENDING intents (oldest first) for one executor: on PostgreSQL
+        rows another executor is claiming are skipped (`FOR UPDATE SKIP LOCKED`), on SQLite the
+        write lock taken at BEGIN serialises claimers. Claimed intents are SUBMITTED."""
+        o = t.orders
+        query = select(o).where(o.c.state == "pending").order_by(o.c.id).limit(limit)
+        if self._engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        with self._writer.begin() as conn:
+            claimed = [rows.order_record(row) for row in conn.execute(query).mappings()]
+            if claimed:
+                conn.execute(
+                    o.update()
+                    .where(o.c.id.in_([c.id for c in claimed]))
+                    .values(state="submitted", updated_ms=now_ms)
+                )
+        for order in claimed:
+            order.state, order.updated_ms = OrderState.SUBMITTED, now_ms
+        return claimed
+
     def record_order_outcome(
         self,
         order: OrderRecord,
@@ -397,12 +455,14 @@ class Store:
         position: PositionRecord | None,
         *,
         cash_delta: float = 0.0,
+        obligations: Sequence[ObligationRecord] = (),
     ) -> int | None:
         """Record what the venue did with an order, in one transaction → the position id.
 
         Updates the order, inserts its fills (a fill id already recorded is skipped), inserts
         (no id yet) or updates the position and links it to the order, and adds `cash_delta`
-        — the cash effect of the *new* fills — to the account's cash.
+        — the cash effect of the *new* fills — to the account's cash, and writes the
+        obligations the outcome creates (protect the position), linked to the position.
 
         Idempotent on fill ids: when `fills` is not empty and every one of them was already
         recorded, the call replays one that succeeded, so the order row is still written but
@@ -429,6 +489,7 @@ class Store:
                     position_id = self._save_position(conn, position)
                 if cash_delta:
                     self._add_cash(conn, order.account, cash_delta, order.updated_ms)
+                self._insert_obligations(conn, obligations, position_id)
             if position_id is not None:
                 order_values["position_id"] = position_id
             self._update_order(conn, order_id, order_values)
@@ -492,6 +553,84 @@ class Store:
     def get_cash(self, account: str) -> float:
         with self._reader.connect() as conn:
             return self._cash(conn, account)
+
+    # --- obligations (SPEC §E5) and reconciliation (SPEC §R1) -------------------------------
+
+    def add_obligations(self, obligations: Sequence[ObligationRecord]) -> None:
+        """Write obligations (one already written under the same key is left as it is)."""
+        with self._writer.begin() as conn:
+            self._insert_obligations(conn, obligations, None)
+
+    def open_obligations(self, due_by_ms: int | None = None) -> list[ObligationRecord]:
+        """Open obligations (due by `due_by_ms`, when given), oldest first."""
+        ob = t.obligations
+        query = select(ob).where(ob.c.status == ObligationStatus.OPEN.value).order_by(ob.c.id)
+        if due_by_ms is not None:
+            query = query.where(ob.c.due_ms <= due_by_ms)
+        with self._reader.connect() as conn:
+            return [rows.obligation_record(row) for row in conn.execute(query).mappings()]
+
+    def update_obligation(self, obligation: ObligationRecord) -> None:
+        obligation_id = _require_id(obligation.id, "obligation")
+        with self._writer.begin() as conn:
+            conn.execute(
+                self._sql.update_obligation,
+                {PK: obligation_id, **rows.obligation_values(obligation)},
+            )
+
+    def complete_obligations(self, position_id: int, kind: ObligationKind, now_ms: int) -> int:
+        """Mark every open obligation of `kind` for the position done → how many."""
+        ob = t.obligations
+        with self._writer.begin() as conn:
+            return conn.execute(
+                ob.update()
+                .where(
+                    ob.c.position_id == position_id,
+                    ob.c.kind == kind.value,
+                    ob.c.status == ObligationStatus.OPEN.value,
+                )
+                .values(status=ObligationStatus.DONE.value, done_ms=now_ms)
+            ).rowcount
+
+    def traded_notional(self, account: str, since_ms: int) -> float:
+        """Notional of our fills since `since_ms` (the daily volume guardrail, §E4)."""
+        f, o = t.fills, t.orders
+        query = (
+            select(func.coalesce(func.sum(f.c.price * f.c.size), 0.0))
+            .select_from(f.join(o, f.c.order_id == o.c.id))
+            .where(o.c.account == account, f.c.time_ms >= since_ms)
+        )
+        with self._reader.connect() as conn:
+            return float(conn.execute(query).scalar_one())
+
+    def record_discrepancies(self, discrepancies: Sequence[DiscrepancyRecord]) -> None:
+        if not discrepancies:
+            return
+        with self._writer.begin() as conn:
+            conn.execute(
+                t.discrepancies.insert(), [rows.discrepancy_values(d) for d in discrepancies]
+            )
+
+    def load_discrepancies(self, since_ms: int | None = None) -> list[DiscrepancyRecord]:
+        d = t.discrepancies
+        query = select(d).order_by(d.c.id)
+        if since_ms is not None:
+            query = query.where(d.c.run_ms >= since_ms)
+        with self._reader.connect() as conn:
+            return [rows.discrepancy_record(row) for row in conn.execute(query).mappings()]
+
+    def _insert_obligations(
+        self,
+        conn: Connection,
+        obligations: Sequence[ObligationRecord],
+        position_id: int | None,
+    ) -> None:
+        for obligation in obligations:
+            if obligation.position_id is None:
+                obligation.position_id = position_id
+            obligation.id = conn.execute(
+                self._sql.insert_obligation, rows.obligation_values(obligation)
+            ).scalar_one_or_none()
 
     # --- checkpoints (SPEC §R5) ----------------------------------------------------------------
 

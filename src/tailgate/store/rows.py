@@ -15,8 +15,12 @@ from typing import Any, TypeVar
 from tailgate.domain.models import Action, LeaderTrade, OrderType, Side, Tier, Trader, TraderStyle
 from tailgate.domain.signals import Signal
 from tailgate.store.records import (
+    DiscrepancyRecord,
     FillRecord,
     LeaderPositionRecord,
+    ObligationKind,
+    ObligationRecord,
+    ObligationStatus,
     OrderPurpose,
     OrderRecord,
     OrderState,
@@ -26,15 +30,20 @@ from tailgate.store.records import (
 )
 
 __all__ = [
+    "OBLIGATION_COLUMNS",
     "ORDER_COLUMNS",
     "POSITION_COLUMNS",
     "TRADER_COLUMNS",
     "chunks",
+    "discrepancy_record",
+    "discrepancy_values",
     "fill_record",
     "fill_values",
     "leader_position_record",
     "leader_position_values",
     "leader_trade",
+    "obligation_record",
+    "obligation_values",
     "order_record",
     "order_values",
     "plain",
@@ -50,6 +59,8 @@ __all__ = [
 T = TypeVar("T")
 Row = Mapping[str, Any]
 
+OBLIGATION_COLUMNS = tuple(f.name for f in fields(ObligationRecord) if f.name != "id")
+DISCREPANCY_COLUMNS = tuple(f.name for f in fields(DiscrepancyRecord) if f.name != "id")
 ORDER_COLUMNS = tuple(f.name for f in fields(OrderRecord) if f.name != "id")
 POSITION_COLUMNS = tuple(f.name for f in fields(PositionRecord) if f.name != "id")
 TRADER_COLUMNS = tuple(f.name for f in fields(Trader))
@@ -229,3 +240,22 @@ def fill_values(fill: FillRecord, order_id: int) -> dict[str, Any]:
 
 def fill_record(row: Row) -> FillRecord:
     return FillRecord(**row)
+
+
+def obligation_values(obligation: ObligationRecord) -> dict[str, Any]:
+    return _values(obligation, OBLIGATION_COLUMNS)
+
+
+def obligation_record(row: Row) -> ObligationRecord:
+    data = dict(row)
+    data["kind"] = ObligationKind(data["kind"])
+    data["status"] = ObligationStatus(data["status"])
+    return ObligationRecord(**data)
+
+
+def discrepancy_values(discrepancy: DiscrepancyRecord) -> dict[str, Any]:
+    return _values(discrepancy, DISCREPANCY_COLUMNS)
+
+
+def discrepancy_record(row: Row) -> DiscrepancyRecord:
+    return DiscrepancyRecord(**dict(row))

@@ -42,8 +42,10 @@ __all__ = [
     "LeaderPositionRow",
     "LeaderRow",
     "LeaderTradeRow",
+    "ObligationRow",
     "OrderRow",
     "PositionRow",
+    "ReconciliationDiscrepancyRow",
     "RejectedFillRow",
     "SignalRow",
     "metadata",
@@ -284,6 +286,7 @@ class OrderRow(Base):
     avg_price: Mapped[float]
     fee: Mapped[float]
     trigger_price: Mapped[float | None]
+    leader_trade_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class FillRow(Base):
@@ -308,6 +311,47 @@ class AccountRow(Base):
     account: Mapped[str] = mapped_column(primary_key=True)
     cash: Mapped[float]
     updated_ms: Mapped[Ms]
+
+
+class ObligationRow(Base):
+    """Work that must follow a fill (SPEC §E5), written before it is attempted.
+
+    `key` names the obligation's cause, so writing it twice is harmless; an open obligation is
+    retried from `due_ms` with backoff until it is done.
+    """
+
+    __tablename__ = "obligations"
+    __table_args__ = (Index(None, "status", "due_ms"),)
+
+    id: Mapped[Id]
+    key: Mapped[str] = mapped_column(unique=True)
+    kind: Mapped[str]
+    account: Mapped[str]
+    position_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    reason: Mapped[str | None]
+    status: Mapped[str]
+    created_ms: Mapped[Ms]
+    due_ms: Mapped[Ms]
+    attempts: Mapped[int]
+    last_error: Mapped[str | None]
+    done_ms: Mapped[OptMs]
+
+
+class ReconciliationDiscrepancyRow(Base):
+    """One difference between our books and the venue's (SPEC §R1), and what was done about it."""
+
+    __tablename__ = "reconciliation_discrepancies"
+    __table_args__ = (Index(None, "account", "run_ms"),)
+
+    id: Mapped[Id]
+    account: Mapped[str]
+    run_ms: Mapped[Ms]
+    kind: Mapped[str]
+    coin: Mapped[str | None]
+    local: Mapped[str]
+    venue: Mapped[str]
+    diff_usd: Mapped[float]
+    resolution: Mapped[str]
 
 
 # --- checkpoints and reporting (SPEC §R5, §B) ------------------------------------------------

@@ -47,6 +47,8 @@ class Tables:
     fills = _table(schema.FillRow)
     accounts = _table(schema.AccountRow)
     engine_state = _table(schema.EngineStateRow)
+    obligations = _table(schema.ObligationRow)
+    discrepancies = _table(schema.ReconciliationDiscrepancyRow)
     equity = _table(schema.EquitySnapshotRow)
 
 
@@ -129,6 +131,17 @@ class Statements:
             .on_conflict_do_nothing(index_elements=["fill_id"])
             .returning(t.fills.c.fill_id, t.fills.c.id)
         )
+        self.claim_order = (  # PENDING → SUBMITTED, atomically: one executor sends an intent
+            update(t.orders)
+            .where(t.orders.c.id == bindparam(PK), t.orders.c.state == "pending")
+            .values(state="submitted", updated_ms=bindparam("updated_ms_"))
+        )
+        self.insert_obligation = (
+            insert(t.obligations)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(t.obligations.c.id)
+        )
+        self.update_obligation = update(t.obligations).where(t.obligations.c.id == bindparam(PK))
         self.create_account = insert(t.accounts).on_conflict_do_nothing(index_elements=["account"])
         self.add_cash = (
             update(t.accounts)

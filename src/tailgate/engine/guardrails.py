@@ -1,0 +1,97 @@
+"""Gathers what the guardrails judge (SPEC §E4) for one account: the kill switch, a halt by
+reconciliation, market data age, the day's loss and volume. The judging is the domain's
+(`tailgate.domain.guardrails`); the switches live in the store, so `tailgate kill on` reaches
+a running engine without a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from tailgate.domain.guardrails import GuardrailLimits, GuardrailState, check_guardrails
+from tailgate.domain.models import MS_PER_DAY
+from tailgate.domain.reasons import ReasonCode
+from tailgate.engine.portfolio import Portfolio
+from tailgate.logs import get_logger
+from tailgate.store import Store
+from tailgate.store.records import OrderRecord
+
+__all__ = ["KILL_SWITCH_KEY", "Guardrails", "halted_key"]
+
+log = get_logger("tailgate.guardrails")
+
+KILL_SWITCH_KEY = "kill_switch"
+
+
+def halted_key(account: str) -> str:
+    return f"halted:{account}"
+
+
+class Guardrails:
+    def __init__(
+        self,
+        store: Store,
+        portfolio: Portfolio,
+        limits: GuardrailLimits,
+        *,
+        kill_switch: bool = False,
+    ) -> None:
+        self._store = store
+        self._portfolio = portfolio
+        self.limits = limits
+        self._kill_switch = kill_switch  # from config: on until the config says otherwise
+        self._market_seen_ms: int | None = None
+        self._day_open: tuple[int, float] | None = None  # (day start ms, equity then)
+        self.skipped = 0
+
+    def market_seen(self, now_ms: int) -> None:
+        """Fresh market data arrived (mids fetched)."""
+        self._market_seen_ms = now_ms
+
+    def observe_equity(self, now_ms: int, equity: float) -> None:
+        """Remember the equity at the first look of each UTC day (the daily loss baseline)."""
+        day = now_ms - now_ms % MS_PER_DAY
+        if self._day_open is None or self._day_open[0] != day:
+            key = f"day_open:{self._portfolio.account}"
+            stored = self._store.get_state(key)
+            if isinstance(stored, dict) and stored.get("day_ms") == day:
+                self._day_open = (day, float(stored["equity"]))
+            else:
+                self._day_open = (day, equity)
+                self._store.set_state(key, {"day_ms": day, "equity": equity}, now_ms)
+
+    def check(
+        self, order: OrderRecord, now_ms: int, marks: Mapping[str, float]
+    ) -> ReasonCode | None:
+        """The guardrail an entry breaks, or None; logged when one does."""
+        limits = self.limits
+        equity = self._portfolio.equity(marks)
+        self.observe_equity(now_ms, equity)
+        assert self._day_open is not None
+        day_start = self._day_open[0]
+        volume = 0.0
+        if limits.daily_volume_cap_usd is not None:
+            volume = self._store.traded_notional(self._portfolio.account, day_start)
+        state = GuardrailState(
+            order_usd=order.size * order.limit_price,
+            kill_switch=self._kill_switch or bool(self._store.get_state(KILL_SWITCH_KEY)),
+            halted=bool(self._store.get_state(halted_key(self._portfolio.account))),
+            market_data_age_ms=None
+            if self._market_seen_ms is None
+            else now_ms - self._market_seen_ms,
+            day_loss_usd=self._day_open[1] - equity,
+            day_volume_usd=volume,
+        )
+        reason = check_guardrails(limits, state)
+        if reason is not None:
+            self.skipped += 1
+            log.warning(
+                "entry_skipped_by_guardrail",
+                reason=reason.value,
+                client_order_id=order.client_order_id,
+                coin=order.coin,
+                order_usd=round(state.order_usd, 2),
+                day_loss_usd=round(state.day_loss_usd, 2),
+                day_volume_usd=round(volume, 2),
+            )
+        return reason
