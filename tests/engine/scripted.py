@@ -13,7 +13,14 @@ from tailgate.engine.portfolio import Portfolio
 from tailgate.engine.positions import PositionManager
 from tailgate.store import Store
 from tailgate.store.records import OrderPurpose, OrderRecord, OrderState
-from tailgate.venues.protocols import FillPage, OrderResult, OrderStatus, VenueFill
+from tailgate.venues.protocols import (
+    FillPage,
+    OpenOrder,
+    OrderRequest,
+    OrderResult,
+    OrderStatus,
+    VenueFill,
+)
 
 LEADER = "0x" + "1" * 40
 T0 = 1_740_000_000_000
@@ -28,6 +35,7 @@ class ScriptedVenue:
         self.leader_positions: tuple[LeaderPosition, ...] = ()
         self.fills: list[LeaderFill] = []
         self.orders: dict[str, OrderResult] = {}
+        self.requests: dict[str, OrderRequest] = {}
 
     async def mids(self):
         return {"ETH": self.mark}
@@ -39,6 +47,7 @@ class ScriptedVenue:
         return FillPage([f for f in self.fills if start_ms <= f.time_ms < end_ms])
 
     async def place_order(self, order):
+        self.requests[order.client_order_id] = order
         if order.trigger_price is not None:
             result = OrderResult(order.client_order_id, OrderStatus.OPEN)
         else:
@@ -57,6 +66,16 @@ class ScriptedVenue:
             self.orders[cid] = OrderResult(cid, OrderStatus.CANCELLED, reason="cancelled")
             return True
         return False
+
+    async def open_orders(self):
+        """The orders whose answer is OPEN (the stops), as the venue would list them."""
+        out = []
+        for cid, result in sorted(self.orders.items()):
+            if result.status is OrderStatus.OPEN:
+                o = self.requests[cid]
+                limit = None if o.trigger_price is not None else o.limit_price
+                out.append(OpenOrder(cid, o.coin, o.is_buy, o.size, o.trigger_price, limit))
+        return out
 
 
 @dataclass

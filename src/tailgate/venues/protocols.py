@@ -28,6 +28,7 @@ __all__ = [
     "FillPage",
     "LeaderFeed",
     "MarketData",
+    "OpenOrder",
     "OrderGateway",
     "OrderRequest",
     "OrderResult",
@@ -120,6 +121,19 @@ class AccountSnapshot:
     time_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class OpenOrder:
+    """An order of ours still resting at the venue, as the venue sees it (for reconciliation
+    against our store)."""
+
+    client_order_id: str
+    coin: str
+    is_buy: bool
+    size: float
+    trigger_price: float | None  # a stop's trigger; None for a plain limit order
+    limit_price: float | None  # a resting limit's price; None for a stop-market
+
+
 @runtime_checkable
 class LeaderFeed(Protocol):
     """Where leaders and their trades come from (Hyperliquid: leaderboard, userFills…)."""
@@ -158,6 +172,10 @@ class OrderGateway(Protocol):
 @runtime_checkable
 class AccountState(Protocol):
     async def account_snapshot(self) -> AccountSnapshot: ...
+
+    async def open_orders(self) -> list[OpenOrder]:
+        """Our orders resting at the venue now (stops included), by client order id."""
+        ...
 
 
 @runtime_checkable

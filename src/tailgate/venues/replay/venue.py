@@ -41,6 +41,7 @@ from tailgate.venues.paper import PaperAccount, PaperOrders, reject, validate_or
 from tailgate.venues.protocols import (
     AccountSnapshot,
     FillPage,
+    OpenOrder,
     OrderRequest,
     OrderResult,
     OrderStatus,
@@ -205,6 +206,14 @@ class ReplayVenue:
         self._settle_stops()
         now = self.now_ms()
         return self.account.snapshot(lambda coin: self.price_at(coin, now), now)
+
+    async def open_orders(self) -> list[OpenOrder]:
+        """Our stops still resting (stop-market: no limit), by client order id."""
+        self._settle_stops()
+        return [
+            OpenOrder(cid, s.order.coin, s.order.is_buy, s.order.size, s.order.trigger_price, None)
+            for cid, s in sorted(self.orders.resting.items())
+        ]
 
     def account_value(self, now_ms: int | None = None) -> float:
         """Collateral plus unrealised PnL at the last close (at entry while no bar is closed)."""

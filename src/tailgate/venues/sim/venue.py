@@ -16,11 +16,18 @@ open position and is clipped to its size (FILLED when that much fills). Our acco
 `account_snapshot`; there is no margin check. `OrderResult.reason` is a ReasonCode value
 (ORDER_FILLED, ORDER_PARTIAL, ORDER_NOT_FILLED), or for rejections "CODE: detail" — the part
 before ':' is the code.
+
+By default all of this lives in memory and dies with our process. Given a `state_path`, the
+venue keeps it in its own SQLite file (`state_file.py`), like a real exchange that outlives
+our crashes: every call commits what it changed before it answers, and a venue opened on the
+same file (over the same world) carries on where the last commit left it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from tailgate.domain.models import (
     LeaderboardEntry,
@@ -43,6 +50,7 @@ from tailgate.venues.paper import PaperAccount, PaperOrders, reject, validate_or
 from tailgate.venues.protocols import (
     AccountSnapshot,
     FillPage,
+    OpenOrder,
     OrderRequest,
     OrderResult,
     OrderStatus,
@@ -52,6 +60,13 @@ from tailgate.venues.protocols import (
 )
 from tailgate.venues.sim import payloads
 from tailgate.venues.sim.book import take_liquidity
+from tailgate.venues.sim.state_file import (
+    Journal,
+    Submission,
+    VenueFillRecord,
+    VenueState,
+    VenueStateFile,
+)
 from tailgate.venues.sim.triggers import PendingTrigger, settle_trigger
 from tailgate.venues.sim.world import SimWorld
 
@@ -69,7 +84,10 @@ class SimVenue:
         now_ms: Callable[[], int],
         account_value: float = 100_000.0,
         fee_rate: float = TAKER_FEE_RATE,
+        state_path: Path | None = None,
     ) -> None:
+        """With `state_path`, the venue's state lives in that file: loaded when the file
+        exists (`account_value` then is ignored), created with `account_value` otherwise."""
         self.world = world
         self.now_ms = now_ms  # public: a restarted engine may hand the venue its new clock
         self.account = PaperAccount(account_value, fee_rate)
@@ -78,14 +96,111 @@ class SimVenue:
         self._leaderboard_cache: tuple[int, list[dict[str, object]]] | None = None
         self._settled_minute = -1
         self._mids_cache: tuple[int, dict[str, float]] | None = None
+        self._last_time_ms: int | None = None
+        self._file: VenueStateFile | None = None
+        self._journal: Journal | None = None  # set exactly when _file is
+        if state_path is not None:
+            self._file = VenueStateFile(
+                state_path,
+                world=repr(world.config),
+                fee_rate=fee_rate,
+                account_value=account_value,
+                first_order_id=FIRST_VENUE_ORDER_ID,
+            )
+            self._journal = Journal()
+            self._restore(self._file.load())
 
     def restore_account(self, cash: float, positions: Iterable[VenuePosition]) -> None:
         """Rebuild our account after a restart of the process that held this simulator.
 
         The in-process simulator dies with our process; in paper mode the store is the
-        account's truth, so a restarted engine hands it back here before trading.
+        account's truth, so a restarted engine hands it back here before trading. A venue
+        with a state file kept the account itself: it is the truth, and refuses.
         """
+        if self._file is not None:
+            raise RuntimeError(
+                f"venue state is kept in {self._file.path}: reconcile against it, not restore"
+            )
         self.account.restore(cash, positions)
+
+    # --- the state file -----------------------------------------------------------------------
+    @property
+    def state_path(self) -> Path | None:
+        return None if self._file is None else self._file.path
+
+    @property
+    def last_time_ms(self) -> int | None:
+        """The latest `now_ms()` at which this venue committed a change (an order, a stop
+        resting, firing or cancelled, a minute of bars settled): an exchange's time never goes
+        back, so a restarted engine resumes its clock from here. None for a fresh venue, and
+        always without a state file (nothing is committed)."""
+        return self._last_time_ms
+
+    def submissions(self) -> list[Submission]:
+        """Every `place_order` call this venue's file has received, in order."""
+        return self._state_file().submissions()
+
+    def submissions_by_client_id(self) -> dict[str, int]:
+        """How many times each client order id was sent (a retry shows as > 1)."""
+        return self._state_file().submissions_by_client_id()
+
+    def venue_fills(self) -> list[VenueFillRecord]:
+        """Every fill the venue made for us (orders and fired stops), in order."""
+        return self._state_file().venue_fills()
+
+    def close(self) -> None:
+        """Close the state file (nothing to do in memory)."""
+        if self._file is not None:
+            self._file.close()
+
+    def _state_file(self) -> VenueStateFile:
+        if self._file is None:
+            raise RuntimeError("an in-memory SimVenue keeps no logs: give it a state_path")
+        return self._file
+
+    def _restore(self, state: VenueState) -> None:
+        self.account = state.account
+        self.orders = state.orders
+        self._next_order_id = state.next_order_id
+        self._settled_minute = state.settled_minute
+        self._last_time_ms = state.last_time_ms
+
+    @contextmanager
+    def _committed(self) -> Iterator[None]:
+        """One call against the state file: what it changed is committed before it answers;
+        if it fails (or the commit does), the venue goes back to the file — the call never
+        happened."""
+        assert self._file is not None and self._journal is not None
+        journal = self._journal
+        try:
+            yield
+            if journal:
+                now = self.now_ms()
+                last = self._last_time_ms
+                self._last_time_ms = now if last is None or now > last else last
+                self._file.commit(
+                    journal,
+                    VenueState(
+                        self.account,
+                        self.orders,
+                        self._next_order_id,
+                        self._settled_minute,
+                        self._last_time_ms,
+                    ),
+                )
+        except BaseException:
+            journal.clear()
+            self._restore(self._file.load())
+            raise
+        journal.clear()
+
+    def _settle(self) -> None:
+        """Settle resting stops, committed when the venue keeps a file."""
+        if self._file is None or not self.orders.resting:
+            self._settle_triggers()
+            return
+        with self._committed():
+            self._settle_triggers()
 
     # --- LeaderFeed ---------------------------------------------------------------------------
     async def leaderboard(self, window_days: int) -> list[LeaderboardEntry]:
@@ -126,7 +241,7 @@ class SimVenue:
         return parse_meta(payloads.meta(self.world))
 
     async def mids(self) -> dict[str, float]:
-        self._settle_triggers()
+        self._settle()
         minute = self.world.paths.minute_of(self.now_ms())
         if self._mids_cache is None or self._mids_cache[0] != minute:  # prices move per minute
             mids = parse_all_mids(payloads.all_mids(self.world, self.now_ms()))
@@ -140,25 +255,53 @@ class SimVenue:
 
     # --- OrderGateway -------------------------------------------------------------------------
     async def place_order(self, order: OrderRequest) -> OrderResult:
+        if self._file is None:
+            return self._place(order)
+        with self._committed():
+            return self._place(order)
+
+    async def order_by_client_id(self, client_order_id: str) -> OrderResult | None:
+        self._settle()
+        return self.orders.answer(client_order_id)
+
+    async def cancel_order(self, client_order_id: str) -> bool:
+        """Cancel a resting stop; False when there is nothing resting under that id."""
+        if self._file is None:
+            self._settle_triggers()
+            return self.orders.cancel(client_order_id)
+        with self._committed():
+            return self._cancel(client_order_id)
+
+    def _place(self, order: OrderRequest) -> OrderResult:
         self._settle_triggers()
+        journal = self._journal
         previous = self.orders.answer(order.client_order_id)
         if previous is not None:
+            if journal is not None:
+                journal.submissions.append(Submission.of(order, self.now_ms(), duplicate=True))
             return previous
         if order.trigger_price is not None:
             result = self._rest_trigger(order)
         else:
             result = self._execute(order)
         self.orders.answers[order.client_order_id] = result
+        if journal is not None:
+            journal.submissions.append(Submission.of(order, self.now_ms(), duplicate=False))
+            journal.answers.append((result, order.coin, order.is_buy))
+            if result.status is OrderStatus.OPEN:
+                journal.rested.append(self.orders.resting[order.client_order_id])
         return result
 
-    async def order_by_client_id(self, client_order_id: str) -> OrderResult | None:
+    def _cancel(self, client_order_id: str) -> bool:
+        """`cancel_order` of a venue with a state file: the change goes in the journal."""
+        assert self._journal is not None
         self._settle_triggers()
-        return self.orders.answer(client_order_id)
-
-    async def cancel_order(self, client_order_id: str) -> bool:
-        """Cancel a resting stop; False when there is nothing resting under that id."""
-        self._settle_triggers()
-        return self.orders.cancel(client_order_id)
+        stop = self.orders.resting.get(client_order_id)
+        if stop is None or not self.orders.cancel(client_order_id):
+            return False
+        self._journal.unrested.append(client_order_id)
+        self._journal.answers.append((self.orders.answers[client_order_id], stop.coin, stop.is_buy))
+        return True
 
     def _rest_trigger(self, order: OrderRequest) -> OrderResult:
         market = self.world.market(order.coin)
@@ -198,6 +341,9 @@ class SimVenue:
         if minute == self._settled_minute:  # bars complete once a minute: nothing new yet
             return
         self._settled_minute = minute
+        journal = self._journal
+        if journal is not None:
+            journal.checked = True
         for cid in sorted(self.orders.resting):
             stop = self.orders.resting[cid]
             fill = settle_trigger(self.world, stop, now)
@@ -206,7 +352,7 @@ class SimVenue:
             del self.orders.resting[cid]
             market = self.world.market(stop.coin)
             assert market is not None
-            self.orders.answers[cid] = self.account.stop_out(
+            answer = self.orders.answers[cid] = self.account.stop_out(
                 cid,
                 self._venue_id(cid),
                 stop.coin,
@@ -216,12 +362,23 @@ class SimVenue:
                 fill.time_ms,
                 market,
             )
+            if journal is not None:
+                journal.unrested.append(cid)
+                journal.answers.append((answer, stop.coin, stop.is_buy))
 
     # --- AccountState -------------------------------------------------------------------------
     async def account_snapshot(self) -> AccountSnapshot:
-        self._settle_triggers()
+        self._settle()
         now = self.now_ms()
         return self.account.snapshot(lambda coin: self.world.price_at(coin, now), now)
+
+    async def open_orders(self) -> list[OpenOrder]:
+        """Our stops still resting (stop-market: no limit), by client order id."""
+        self._settle()
+        return [
+            OpenOrder(cid, s.coin, s.is_buy, s.size, s.trigger_price, None)
+            for cid, s in sorted(self.orders.resting.items())
+        ]
 
     def account_value(self, now_ms: int | None = None) -> float:
         """Collateral plus unrealised PnL at the last completed minute's price."""
