@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tailgate.domain.models import LeaderFill, LeaderPosition, LeaderState, Market, OrderType
+from tailgate.domain.models import (
+    LeaderFill,
+    LeaderPosition,
+    LeaderState,
+    Market,
+    OrderType,
+    Side,
+)
 from tailgate.domain.params import CopyParams
 from tailgate.engine.execution import OrderExecutor
 from tailgate.engine.leaders import LeaderBook
@@ -14,12 +21,14 @@ from tailgate.engine.positions import PositionManager
 from tailgate.store import Store
 from tailgate.store.records import OrderPurpose, OrderRecord, OrderState
 from tailgate.venues.protocols import (
+    AccountSnapshot,
     FillPage,
     OpenOrder,
     OrderRequest,
     OrderResult,
     OrderStatus,
     VenueFill,
+    VenuePosition,
 )
 
 LEADER = "0x" + "1" * 40
@@ -36,6 +45,8 @@ class ScriptedVenue:
         self.fills: list[LeaderFill] = []
         self.orders: dict[str, OrderResult] = {}
         self.requests: dict[str, OrderRequest] = {}
+        self.holdings: dict[str, float] = {}  # coin → signed size, moved by our fills
+        self.cash = 100_000.0
 
     async def mids(self):
         return {"ETH": self.mark}
@@ -52,6 +63,9 @@ class ScriptedVenue:
             result = OrderResult(order.client_order_id, OrderStatus.OPEN)
         else:
             fill = VenueFill(f"f-{order.client_order_id}", self.mark, order.size, 1.0, T0)
+            signed = order.size if order.is_buy else -order.size
+            self.holdings[order.coin] = round(self.holdings.get(order.coin, 0.0) + signed, 9)
+            self.cash -= 1.0
             result = OrderResult(
                 order.client_order_id, OrderStatus.FILLED, order.size, self.mark, 1.0, "v1", (fill,)
             )
@@ -66,6 +80,15 @@ class ScriptedVenue:
             self.orders[cid] = OrderResult(cid, OrderStatus.CANCELLED, reason="cancelled")
             return True
         return False
+
+    async def account_snapshot(self):
+        """Our positions at the venue (entry at the mark: the scripted venue keeps no cost)."""
+        positions = tuple(
+            VenuePosition(coin, Side.of(size), abs(size), self.mark)
+            for coin, size in sorted(self.holdings.items())
+            if size
+        )
+        return AccountSnapshot(self.cash, positions, T0)
 
     async def open_orders(self):
         """The orders whose answer is OPEN (the stops), as the venue would list them."""

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from tailgate.engine.doctor import PENDING_TTL_MS, diagnose
 from tailgate.interfaces.cli import app
 from tailgate.store import Store
-from tailgate.store.records import OrderPurpose, OrderState
+from tailgate.store.records import DiscrepancyRecord, OrderPurpose, OrderState
 from tests.engine.scripted import T0, build_rig, entry_order
 
 
@@ -76,3 +76,46 @@ def test_the_cli_exits_0_when_safe_1_when_not(tmp_path, monkeypatch):
     store.close()
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 1 and "PROBLEM" in result.output
+
+
+def test_an_open_obligation_is_unsafe(tmp_path):
+    store = Store.open(f"sqlite:///{tmp_path}/d.db")
+    rig = build_rig(store)
+    entry = entry_order("0xentry")
+    store.insert_order(entry)
+    asyncio.run(rig.executor.execute(entry, T0))  # filled; the process dies before its stop
+    assert _problems(store) == {
+        "no open obligation",
+        "every open position has its stop at the venue",
+    }
+    store.close()
+
+
+def test_a_halted_account_and_drift_left_in_place_are_unsafe(tmp_path):
+    store = Store.open(f"sqlite:///{tmp_path}/d.db")
+    _protected_position(store)
+    store.set_state("halted:paper", {"since_ms": T0, "reason": "drift"}, T0)
+    store.set_state("reconciliation:paper", {"run_ms": T0, "drifts": 1}, T0)
+    store.record_discrepancies(
+        [DiscrepancyRecord("paper", T0, "position_size", "ETH", "long 1", "long 3", 6e3, "halted")]
+    )
+    assert _problems(store) == {"no account halted", "no reconciliation drift left"}
+    store.clear_state("halted:paper")
+    store.set_state("reconciliation:paper", {"run_ms": T0 + 1, "drifts": 0}, T0 + 1)
+    assert _problems(store) == set()  # a later clean run: the old drift is history
+    store.close()
+
+
+def test_the_kill_switch_is_reported_and_reaches_the_store(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path}/d.db"
+    monkeypatch.setenv("TAILGATE_DATABASE_URL", url)
+    runner = CliRunner()
+    assert runner.invoke(app, ["kill", "on"]).exit_code == 0
+    store = Store.open(url)
+    assert store.get_state("kill_switch") is True
+    (kill,) = [f for f in diagnose(store, T0) if f.check == "kill switch"]
+    assert kill.ok and kill.detail.startswith("ON")
+    store.close()
+    assert runner.invoke(app, ["kill", "off"]).exit_code == 0
+    assert runner.invoke(app, ["kill", "maybe"]).exit_code == 2

@@ -2,8 +2,10 @@
 
 Unsafe: an order whose fate is unknown, a PENDING order older than its TTL (written, never
 sent: a crash between the two), a market order still SUBMITTED (its answer never recorded),
-an open position without a stop resting at the venue for its whole size, a database behind
-its migrations. Every finding says what to look at.
+an open position without a stop resting at the venue for its whole size, an open obligation
+(§E5: work owed after a fill), an account halted by reconciliation or whose last
+reconciliation left drift unrepaired (§R1), a database behind its migrations. The kill switch
+is reported, not judged. Every finding says what to look at.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from tailgate.engine.guardrails import KILL_SWITCH_KEY
 from tailgate.store import Store
 from tailgate.store.db import current_revision, head_revision
 from tailgate.store.records import OrderPurpose, OrderState, PositionStatus
+
+REPAIRED_ELSEWHERE = frozenset({"recorded", "halted"})  # resolutions that leave drift in place
 
 __all__ = ["PENDING_TTL_MS", "Finding", "diagnose"]
 
@@ -27,7 +32,7 @@ class Finding:
     detail: str
 
 
-def diagnose(store: Store, now_ms: int) -> list[Finding]:
+def diagnose(store: Store, now_ms: int, pending_ttl_ms: int = PENDING_TTL_MS) -> list[Finding]:
     findings: list[Finding] = []
     current, head = current_revision(store.engine), head_revision()
     findings.append(
@@ -45,7 +50,7 @@ def diagnose(store: Store, now_ms: int) -> list[Finding]:
     stale = [
         o
         for o in open_orders
-        if o.state is OrderState.PENDING and now_ms - o.created_ms > PENDING_TTL_MS
+        if o.state is OrderState.PENDING and now_ms - o.created_ms > pending_ttl_ms
     ]
     unanswered = [
         o
@@ -77,4 +82,70 @@ def diagnose(store: Store, now_ms: int) -> list[Finding]:
             "; ".join(unprotected[:5]) if unprotected else "all protected",
         )
     )
+    owed = store.open_obligations()
+    findings.append(
+        Finding(
+            "no open obligation",
+            not owed,
+            "; ".join(
+                f"{o.kind.value} position #{o.position_id} (attempts {o.attempts}"
+                + (f", last error: {o.last_error}" if o.last_error else "")
+                + ")"
+                for o in owed[:5]
+            )
+            + "; retried by the running engine, and on start"
+            if owed
+            else "none",
+        )
+    )
+    findings.extend(_reconciliation(store))
+    kill = bool(store.get_state(KILL_SWITCH_KEY))
+    findings.append(
+        Finding(
+            "kill switch",
+            True,
+            "ON: no new entries (`tailgate kill off` to resume)" if kill else "off",
+        )
+    )
     return findings
+
+
+def _reconciliation(store: Store) -> list[Finding]:
+    halted = store.states_with_prefix("halted:")
+    findings = [
+        Finding(
+            "no account halted",
+            not halted,
+            "; ".join(
+                f"{key.removeprefix('halted:')} since {_since(v)}" for key, v in halted.items()
+            )
+            + "; check the drift, then `tailgate reconcile --resume`"
+            if halted
+            else "none",
+        )
+    ]
+    runs = store.states_with_prefix("reconciliation:")
+    if not runs:
+        findings.append(Finding("reconciled with the venue", True, "no reconciliation run yet"))
+        return findings
+    drift = []
+    for key, last in sorted(runs.items()):
+        account = key.removeprefix("reconciliation:")
+        left = [
+            d
+            for d in store.load_discrepancies(since_ms=int(last["run_ms"]))
+            if d.account == account and d.resolution in REPAIRED_ELSEWHERE
+        ]
+        drift += [f"{account}: {d.kind} {d.coin or ''} ({d.local} vs {d.venue})" for d in left]
+    findings.append(
+        Finding(
+            "no reconciliation drift left",
+            not drift,
+            "; ".join(drift[:5]) if drift else f"{len(runs)} account(s) agree with the venue",
+        )
+    )
+    return findings
+
+
+def _since(value: object) -> object:
+    return value.get("since_ms") if isinstance(value, dict) else value

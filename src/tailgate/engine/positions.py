@@ -102,6 +102,12 @@ class PositionManager:
         """The stop resting at the venue for the position, as we know it."""
         return self._stops.get(position_id)
 
+    def forget_stop(self, stop: OrderRecord) -> None:
+        """Reconciliation settled this stop outside the monitor: stop tracking it."""
+        tracked = self._stops.get(stop.position_id or -1)
+        if tracked is not None and tracked.client_order_id == stop.client_order_id:
+            del self._stops[stop.position_id or -1]
+
     def is_protected(self, position: PositionRecord) -> bool:
         """A stop rests for the position's whole current size (or it is no longer open)."""
         if position.status is not PositionStatus.OPEN:

@@ -24,10 +24,11 @@ from tailgate.engine.leaders import LeaderBook
 from tailgate.engine.obligations import ObligationKeeper, RetryPolicy
 from tailgate.engine.portfolio import Portfolio
 from tailgate.engine.positions import PositionManager
+from tailgate.engine.reconcile import Reconciler
 from tailgate.logs import get_logger
 from tailgate.store import Store
 from tailgate.store.records import OrderState, PositionStatus
-from tailgate.venues.protocols import LeaderFeed, MarketData, OrderGateway
+from tailgate.venues.protocols import AccountState, LeaderFeed, MarketData, OrderGateway
 
 __all__ = ["Engine", "EngineStats"]
 
@@ -49,6 +50,7 @@ class EngineStats:
     orders_settled_on_start: int = 0
     entries_resumed: int = 0
     stale_expired: int = 0
+    drifts: int = 0
 
 
 class Engine:
@@ -61,6 +63,7 @@ class Engine:
         market: MarketData,
         gateway: OrderGateway,
         store: Store,
+        account: AccountState | None = None,
         live_armed: bool = False,
     ) -> None:
         self.settings = settings
@@ -71,6 +74,8 @@ class Engine:
         self._feed = feed
         self._market = market
         self._gateway = gateway
+        # our account at the venue, for reconciliation: the gateway's, unless given
+        self._account = account or (gateway if isinstance(gateway, AccountState) else None)
         self.stats = EngineStats()
         self._last_equity_ms: int | None = None
         self._marks: dict[str, float] = {}
@@ -82,6 +87,7 @@ class Engine:
         self.positions: PositionManager
         self.guardrails: Guardrails
         self.obligations: ObligationKeeper
+        self.reconciler: Reconciler | None = None
 
     async def start(self) -> None:
         """Settle what a previous run left unfinished before any new order: non-final intents
@@ -156,6 +162,24 @@ class Engine:
         )
         self._ingestor = ingestor
         open_obligations = await self.obligations.run_due(now)
+        if s.reconciliation_enabled and self._account is not None:
+            self.reconciler = Reconciler(
+                store=self.store,
+                account=self._account,
+                market=self._market,
+                portfolio=self.portfolio,
+                positions=self.positions,
+                executor=self.executor,
+                params=self.params,
+                markets=markets,
+                threshold_usd=s.reconciliation_threshold_usd,
+                retries=s.reconciliation_retry_count,
+                on_drift=s.reconciliation_on_drift,
+            )
+            await self.reconciler.run(now)  # ReconciliationError: fail closed, trade nothing
+            open_obligations = await self.obligations.run_due(now)
+        elif s.reconciliation_enabled:
+            log.warning("reconciliation_unavailable", reason="the venue gives no account state")
         self.stats.entries_resumed = len(fresh_entries)
         if fresh_entries:
             self.guardrails.market_seen(now)
@@ -189,6 +213,9 @@ class Engine:
         loops.append(("ingestion", int(s.poll_interval_trades_sec * 1000), self._ingest, now))
         loops.append(("deferred", int(s.deferred_check_interval_sec * 1000), self._deferred, now))
         loops.append(("monitor", int(s.monitor_interval_sec * 1000), self._monitor, now))
+        if self.reconciler is not None:
+            rec_ms = int(s.reconciliation_interval_seconds * 1000)
+            loops.append(("reconcile", rec_ms, self._reconcile, now + rec_ms))
         sweep_ms = int(s.stale_sweep_interval_sec * 1000)
         loops.append(("stale_sweep", sweep_ms, self._sweep, now + sweep_ms))
         for i, (interval_ms, callback) in enumerate(observers):
@@ -239,6 +266,11 @@ class Engine:
 
     async def _deferred(self, now: int) -> None:
         self.stats.deferred_resolved += await self.copier.process_deferred(now)
+
+    async def _reconcile(self, now: int) -> None:
+        assert self.reconciler is not None
+        report = await self.reconciler.run(now)
+        self.stats.drifts += len(report.drifts)
 
     async def _sweep(self, now: int) -> None:
         self.stats.stale_expired += self.executor.sweep_stale(
@@ -308,4 +340,5 @@ class Engine:
             "refreshes": self.stats.refreshes,
             "loop_errors": self.stats.loop_errors,
             "stale_expired": self.stats.stale_expired,
+            "drifts": self.stats.drifts,
         }

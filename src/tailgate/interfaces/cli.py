@@ -319,6 +319,37 @@ def doctor(config: ConfigOption = None) -> None:
         raise typer.Exit(1)
 
 
+@app.command()
+def kill(
+    switch: Annotated[str, typer.Argument(help="on: no new entries; off: entries resume.")],
+    config: ConfigOption = None,
+) -> None:
+    """The kill switch (SPEC §E4): stop new entries now, in every running engine on this
+    store, without a restart. Exits and protective stops keep working."""
+    import time
+
+    from tailgate.engine.guardrails import KILL_SWITCH_KEY
+    from tailgate.store import Store
+
+    if switch not in ("on", "off"):
+        console.print("[red]say `tailgate kill on` or `tailgate kill off`[/red]")
+        raise typer.Exit(2)
+    settings = _settings(config)
+    store = Store.open(settings.resolved_database_url())
+    try:
+        store.set_state(KILL_SWITCH_KEY, switch == "on", time.time_ns() // 1_000_000)
+    finally:
+        store.close()
+    if switch == "on":
+        console.print("kill switch [red]ON[/red]: no new entries; exits and stops still work")
+    else:
+        console.print("kill switch [green]off[/green]: entries resume")
+        if settings.kill_switch:
+            console.print(
+                "[yellow]but kill_switch = true in the config still blocks entries[/yellow]"
+            )
+
+
 @app.command("config")
 def show_config(config: ConfigOption = None) -> None:
     """Print the effective configuration, secrets redacted."""

@@ -526,6 +526,16 @@ class Store:
         with self._reader.connect() as conn:
             return [rows.position_record(row) for row in conn.execute(query).mappings()]
 
+    def adopt_position(self, position: PositionRecord, cash_delta: float, now_ms: int) -> int:
+        """Reconciliation (§R1): write a position as the venue has it, and the cash that moves
+        with it, in one transaction; sets and returns `position.id`."""
+        with self._writer.begin() as conn:
+            position_id = self._save_position(conn, position)
+            if cash_delta:
+                self._add_cash(conn, position.account, cash_delta, now_ms)
+        position.id = position_id
+        return position_id
+
     def save_position(self, position: PositionRecord) -> int:
         """Insert (no id yet) or update a position; sets and returns `position.id`."""
         with self._writer.begin() as conn:
@@ -638,6 +648,17 @@ class Store:
         query = select(t.engine_state.c.value).where(t.engine_state.c.key == key)
         with self._reader.connect() as conn:
             return conn.execute(query).scalar_one_or_none()
+
+    def states_with_prefix(self, prefix: str) -> dict[str, Any]:
+        """Every checkpoint whose key starts with `prefix` (e.g. every account's halt)."""
+        st = t.engine_state
+        query = select(st.c.key, st.c.value).where(st.c.key.startswith(prefix, autoescape=True))
+        with self._reader.connect() as conn:
+            return {key: value for key, value in conn.execute(query)}
+
+    def clear_state(self, key: str) -> None:
+        with self._writer.begin() as conn:
+            conn.execute(t.engine_state.delete().where(t.engine_state.c.key == key))
 
     def set_state(self, key: str, value: Any, now_ms: int) -> None:
         """Checkpoint a JSON-serialisable value under `key`, replacing the previous one."""
