@@ -96,6 +96,7 @@ class OrderExecutor:
         self._portfolio = portfolio
         # told when this executor writes an obligation, so the keeper wakes for it
         self.on_obligation: Callable[[int], None] = lambda _due_ms: None
+        self.in_flight: dict[str, str] = {}  # client order id → coin, while being sent
 
     # ---- planning -------------------------------------------------------------------------
 
@@ -238,15 +239,20 @@ class OrderExecutor:
             reduce_only=order.reduce_only,
             trigger_price=order.trigger_price,
         )
+        self.in_flight[order.client_order_id] = order.coin
         try:
             result = await self._gateway.place_order(request)
         except Exception as exc:  # ambiguous: the venue may or may not have it
+            self.in_flight.pop(order.client_order_id, None)
             order.state = advance(order.state, OrderState.UNKNOWN)
             order.reason = f"submit failed: {type(exc).__name__}"
             self._store.update_order(order)
             log.error("order_unknown", client_order_id=order.client_order_id, error=str(exc))
             return order
-        self._apply_result(order, result, now_ms, leader_trade_id)
+        try:
+            self._apply_result(order, result, now_ms, leader_trade_id)
+        finally:
+            self.in_flight.pop(order.client_order_id, None)
         return order
 
     async def resolve_open_orders(self, now_ms: int, pending_ttl_ms: int) -> list[OrderRecord]:

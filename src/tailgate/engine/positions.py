@@ -102,6 +102,10 @@ class PositionManager:
         """The stop resting at the venue for the position, as we know it."""
         return self._stops.get(position_id)
 
+    def resting_stops(self) -> list[OrderRecord]:
+        """The stops we believe rest at the venue, one per protected position."""
+        return [o for o in self._stops.values() if o.state is OrderState.SUBMITTED]
+
     def forget_stop(self, stop: OrderRecord) -> None:
         """Reconciliation settled this stop outside the monitor: stop tracking it."""
         tracked = self._stops.get(stop.position_id or -1)

@@ -41,13 +41,12 @@ from tailgate.store.records import (
     DiscrepancyRecord,
     ObligationKind,
     ObligationRecord,
-    OrderPurpose,
     OrderRecord,
     OrderState,
     PositionRecord,
     PositionStatus,
 )
-from tailgate.venues.protocols import AccountState, MarketData
+from tailgate.venues.protocols import AccountState, MarketData, OpenOrder
 
 __all__ = ["ReconcileReport", "Reconciler", "ReconciliationError", "last_run_key"]
 
@@ -110,6 +109,7 @@ class Reconciler:
         self._on_drift = on_drift
         self._retry_delay_s = retry_delay_s
         self.runs = 0
+        self._last_run_had_drift: bool | None = None  # None: no run yet
 
     async def run(self, now_ms: int) -> ReconcileReport:
         """Reconcile once; raises ReconciliationError when the venue cannot be read."""
@@ -133,16 +133,9 @@ class Reconciler:
         if drifts:
             await self._resolve(report, now_ms)
         self.runs += 1
-        self._store.set_state(
-            last_run_key(self._portfolio.account),
-            {
-                "run_ms": now_ms,
-                "drifts": len(drifts),
-                "repaired": report.repaired,
-                "halted": report.halted,
-            },
-            now_ms,
-        )
+        if drifts or self._last_run_had_drift is not False:  # a clean run after a clean
+            self._remember(report, now_ms)  # one changes nothing worth a write
+        self._last_run_had_drift = bool(drifts)
         log.info(
             "reconciled",
             account=self._portfolio.account,
@@ -153,23 +146,32 @@ class Reconciler:
         )
         return report
 
+    def _remember(self, report: ReconcileReport, now_ms: int) -> None:
+        self._store.set_state(
+            last_run_key(self._portfolio.account),
+            {
+                "run_ms": now_ms,
+                "drifts": len(report.drifts),
+                "repaired": report.repaired,
+                "halted": report.halted,
+            },
+            now_ms,
+        )
+
     # ---- comparing ------------------------------------------------------------------------
 
     async def _compare(self, now_ms: int) -> list[Drift]:
-        await self._settle_vanished_stops(now_ms)
-        snapshot = await self._account.account_snapshot()
         venue_orders = await self._account.open_orders()
+        if await self._settle_vanished_stops(venue_orders, now_ms):
+            venue_orders = await self._account.open_orders()
+        snapshot = await self._account.account_snapshot()
         marks = await self._market.mids()
-        live = self._store.load_orders(
-            [OrderState.PENDING, OrderState.SUBMITTED, OrderState.UNKNOWN]
-        )
-        in_flight = {o.coin for o in live if o.purpose is not OrderPurpose.STOP}
+        # our beliefs, from memory: the stops we think rest, the orders we are sending now
+        stops = self._positions.resting_stops()
+        in_flight = set(self._executor.in_flight.values())
         in_flight.update(
             p.coin for p in self._portfolio.open_positions if self._positions.busy(p.id or -1)
         )
-        stops = [
-            o for o in live if o.purpose is OrderPurpose.STOP and o.state is OrderState.SUBMITTED
-        ]
         return compare(
             positions=[
                 LocalPosition(p.id or -1, p.coin, p.side, p.size, p.entry_price)
@@ -183,7 +185,7 @@ class Reconciler:
                 VenueHolding(h.coin, h.side, h.size, h.entry_price) for h in snapshot.positions
             ],
             venue_orders=[VenueOrder(o.client_order_id, o.coin, o.size) for o in venue_orders],
-            known_order_ids={o.client_order_id for o in live},
+            known_order_ids={o.client_order_id for o in stops} | set(self._executor.in_flight),
             marks=marks,
             local_equity=self._portfolio.equity(marks),
             venue_value=snapshot.account_value,
@@ -191,14 +193,17 @@ class Reconciler:
             in_flight_coins=in_flight,
         )
 
-    async def _settle_vanished_stops(self, now_ms: int) -> None:
+    async def _settle_vanished_stops(self, venue_orders: list[OpenOrder], now_ms: int) -> int:
         """A stop we think rests but the venue no longer lists fired or was cancelled: ask
-        the venue for its record (its fills close the position the normal way)."""
-        resting = {o.client_order_id for o in await self._account.open_orders()}
+        the venue for its record (its fills close the position the normal way) → how many."""
+        resting = {o.client_order_id for o in venue_orders}
+        settled = 0
         for position in self._portfolio.open_positions:
             stop = self._positions.stop_of(position.id or -1)
             if stop is not None and stop.client_order_id not in resting:
                 await self._executor.refresh(stop, now_ms)
+                settled += 1
+        return settled
 
     # ---- resolving ------------------------------------------------------------------------
 

@@ -56,7 +56,7 @@ def _log_to(settings: Settings, default_file: Path | None) -> None:
 
 @app.command()
 def demo(
-    days: Annotated[int, typer.Option(min=1, max=180, help="Simulated days to run.")] = 60,
+    days: Annotated[int, typer.Option(min=1, max=180, help="Simulated days to run.")] = 40,
     seed: Annotated[int | None, typer.Option(help="Simulator seed.")] = None,
     config: ConfigOption = None,
 ) -> None:
