@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench lint format clean
+.PHONY: demo test bench chaos lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py
+
+# SIGKILL the engine 200 times against the persistent simulator venue, then check invariants.
+chaos: $(VENV)/.installed-dev
+	$(BIN)/python bench/chaos.py --kills 200
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench

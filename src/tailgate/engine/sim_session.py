@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from tailgate.config import Settings
 from tailgate.domain.models import MS_PER_DAY, MS_PER_HOUR
@@ -68,30 +69,58 @@ async def run_sim_session(
     pace: float | None = None,
     gateway: OrderGateway | None = None,
     venue: SimVenue | None = None,
+    venue_state: Path | None = None,
+    until_ms: int | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> SimSession:
-    """Run the engine on the simulator for `days` simulated days.
+    """Run the engine on the simulator for `days` simulated days (or until `until_ms`).
 
     With `resume`, start where the store's last run stopped (its `clock_ms` checkpoint), as a
     restarted process would. `gateway` wraps the venue's order gateway (fault injection in
     tests); `venue` reuses a venue that "survived" a crash of ours.
+
+    `venue_state` makes the venue persistent: it lives in that file like a real exchange that
+    outlives our process (a SIGKILL included), is the account's truth (never restored from
+    the store) and is closed at the end. Its time never goes back: the run starts no earlier
+    than the venue's last commit — after a SIGKILL there is no `clock_ms` checkpoint, and the
+    venue's time is the only record of how far the killed run got. `until_ms` is an absolute
+    simulated end, so that every restart of one run keeps the same end; `days` then only
+    sizes the world (give every restart the same `days`: the state file names its world).
     """
+    if venue is not None and venue_state is not None:
+        raise ValueError("give run_sim_session a venue or a venue_state, not both")
     world = world or build_world(settings, days)
     store = store or Store.open(settings.resolved_database_url())
     start_ms = world.config.start_ms
     if resume:
         start_ms = int(store.get_state("clock_ms") or start_ms)
-    end_ms = start_ms + int(days * MS_PER_DAY)
-    clock = SimClock(start_ms, end_ms, pace=pace)
-    if venue is None:
-        venue = SimVenue(world, clock.now_ms, account_value=settings.paper_starting_balance_usd)
-        if resume:
-            _restore_paper_account(venue, store, settings.paper_account)
-    else:
-        venue.now_ms = clock.now_ms
-    engine, wall_seconds = await run_engine_on_clock(
-        settings, clock, venue, store, gateway=gateway, progress=progress
-    )
+    persistent: SimVenue | None = None
+    if venue_state is not None:
+        persistent = SimVenue(
+            world,
+            lambda: start_ms,  # replaced by the clock's below
+            account_value=settings.paper_starting_balance_usd,
+            state_path=venue_state,
+        )
+        start_ms = max(start_ms, persistent.last_time_ms or start_ms)
+    try:
+        end_ms = start_ms + int(days * MS_PER_DAY) if until_ms is None else max(until_ms, start_ms)
+        clock = SimClock(start_ms, end_ms, pace=pace)
+        if persistent is not None:
+            venue = persistent
+            venue.now_ms = clock.now_ms
+        elif venue is None:
+            venue = SimVenue(world, clock.now_ms, account_value=settings.paper_starting_balance_usd)
+            if resume:
+                _restore_paper_account(venue, store, settings.paper_account)
+        else:
+            venue.now_ms = clock.now_ms
+        engine, wall_seconds = await run_engine_on_clock(
+            settings, clock, venue, store, gateway=gateway, progress=progress
+        )
+    finally:
+        if persistent is not None:
+            persistent.close()
     session = SimSession(settings, world, venue, engine, store, start_ms, clock.now_ms())
     session.wall_seconds = wall_seconds
     return session

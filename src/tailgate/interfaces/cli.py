@@ -116,6 +116,18 @@ def run(
         typer.Option(help="Simulated seconds per real second (sim); default: as fast as possible."),
     ] = None,
     resume: Annotated[bool, typer.Option(help="Continue from the store's last run.")] = True,
+    venue_state: Annotated[
+        Path | None,
+        typer.Option(
+            help="Keep the simulator's state in this file (sim): it outlives the process, "
+            "like a real exchange, and a restart carries on from it.",
+            show_default=False,
+        ),
+    ] = None,
+    until_ms: Annotated[
+        int | None,
+        typer.Option(help="Absolute simulated end (epoch ms), kept across restarts.", hidden=True),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Run the engine (paper mode). Ctrl-C stops it gracefully."""
@@ -131,7 +143,16 @@ def run(
         console.print("[red]live mode is not available on the simulator[/red]")
         raise typer.Exit(2)
     _log_to(settings, None)
-    session = asyncio.run(run_sim_session(settings, days=days, resume=resume, pace=speed))
+    session = asyncio.run(
+        run_sim_session(
+            settings,
+            days=days,
+            resume=resume,
+            pace=speed,
+            venue_state=venue_state,
+            until_ms=until_ms,
+        )
+    )
     summary = summarize(session, session.world.mids_at(session.end_ms))
     render_summary(console, summary, settings)
     console.print(f"fingerprint: {_result(session, settings).fingerprint}")
