@@ -12,6 +12,11 @@ How they are measured (reproduce with `make bench`; figures depend on the machin
   MONITOR_INTERVAL (30 s) and settles venue stops bar by bar; world generation excluded.
 - backtest_leader_trades_per_s: leader trades (every primary leader's, aggregated by order)
   taken through ingestion and the pipeline per wall second in that replay.
+- fanout_followers_per_s: one leader trade the pipeline accepted → an intent for each of
+  10,000 subscribed followers (sizing, the follower's guardrails, client ids) AND those
+  intents committed with the trade in one transaction (SQLite file); best of 3.
+  fanout_10k_s is the wall time of that for 10,000; fanout_plan_followers_per_s the
+  planning alone.
 - backtest_peak_rss_mb_1x / _10x: peak resident memory of a fresh process replaying 6 and 60
   simulated days (the world generated for the longer span is part of it).
 """
@@ -147,6 +152,99 @@ def bench_backtest() -> None:
     metric("backtest_peak_rss_mb_10x", figures[60][2], "MB/60days")
 
 
+FANOUT_FOLLOWERS = 10_000
+
+
+def bench_fanout() -> None:
+    from tailgate.domain.followers import ALL_LEADERS, Follower, Subscription
+    from tailgate.domain.models import Action, LeaderTrade, Market, OrderType, Side
+    from tailgate.domain.reasons import ReasonCode
+    from tailgate.domain.signals import Signal, SignalOutcome
+    from tailgate.engine.desk import open_desk
+    from tailgate.engine.fanout import Fanout
+    from tailgate.engine.leaders import LeaderBook
+    from tailgate.store import Store
+
+    class NoVenue:  # planning never calls the venue; startup finds nothing to settle
+        async def markets(self) -> list[Market]:
+            return []
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(database_url=f"sqlite:///{tmp}/fanout.db", workdir=tmp)
+        store = Store.open(settings.resolved_database_url())
+        btc = Market("BTC", sz_decimals=5, max_leverage=40)
+        markets = {"BTC": btc}
+        params = settings.copy_params()
+        leaders = LeaderBook(NoVenue(), store, params, markets)  # type: ignore[arg-type]
+        followers = [
+            Follower(f"f{i:05d}", signer=f"0x{i:040x}", capital_usd=10_000 + i)
+            for i in range(FANOUT_FOLLOWERS)
+        ]
+        for i, f in enumerate(followers):
+            store.save_follower(f, 0)
+            store.save_subscription(Subscription(f.account, ALL_LEADERS, 0.001 + i * 1e-7), 0)
+
+        async def desks() -> list:
+            return [
+                await open_desk(
+                    settings,
+                    store,
+                    account=f.account,
+                    signer=f.signer,
+                    starting_cash=f.capital_usd,
+                    gateway=NoVenue(),  # type: ignore[arg-type]
+                    venue_account=None,
+                    feed=NoVenue(),  # type: ignore[arg-type]
+                    market=NoVenue(),  # type: ignore[arg-type]
+                    markets=markets,
+                    leaders=leaders,
+                    params=params,
+                    now_ms=0,
+                    follower=f,
+                )
+                for f in followers
+            ]
+
+        fanout = Fanout(store, asyncio.run(desks()), store.load_subscriptions(), markets)
+        mids = {"BTC": 60_000.0}
+        plan_s, total_s = [], []
+        for n in range(3):
+            trade = LeaderTrade(
+                "0xL",
+                "BTC",
+                Side.LONG,
+                Action.OPEN,
+                2.0,
+                60_000.0,
+                1_000,
+                n,
+                0.0,
+                2.0,
+                fill_keys=(f"0xL:{n}",),
+            )
+            signal = Signal(
+                trade,
+                SignalOutcome.ACCEPTED,
+                ReasonCode.SIZED,
+                [],
+                order_type=OrderType.MARKET,
+                limit_price=60_300.0,
+                size_usd=5_000.0,
+            )
+            t0 = time.perf_counter()
+            orders = fanout.plan(trade, signal, 1_000, mids, market_seen_ms=1_000)
+            t1 = time.perf_counter()
+            store.record_trade(trade, signal, seen_ms=1_000, fanout=orders)
+            t2 = time.perf_counter()
+            assert len(orders) == FANOUT_FOLLOWERS and all(o.id for o in orders)
+            plan_s.append(t1 - t0)
+            total_s.append(t2 - t0)
+        store.close()
+    metric("fanout_plan_followers_per_s", FANOUT_FOLLOWERS / min(plan_s), "followers/s")
+    metric("fanout_followers_per_s", FANOUT_FOLLOWERS / min(total_s), "followers/s")
+    metric("fanout_10k_s", min(total_s) * 10_000 / FANOUT_FOLLOWERS, "s")
+
+
 def main() -> int:
     began = time.perf_counter()
     builds = []
@@ -156,6 +254,7 @@ def main() -> int:
         builds.append(time.perf_counter() - t0)
     metric("sim_world_build_s", statistics.median(builds), "s")
     bench_pipeline(world)
+    bench_fanout()
     bench_demo(30)
     bench_backtest()
     metric("bench_total_s", time.perf_counter() - began, "s")

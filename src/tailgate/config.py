@@ -129,6 +129,7 @@ class Settings(BaseSettings):
     # --- §E safe execution ---
     pending_ttl_sec: float = Field(60.0, gt=0)  # §E2: an intent unsent this long expires
     stale_sweep_interval_sec: float = Field(300.0, gt=0)
+    checkpoint_interval_sec: float = Field(900.0, gt=0)  # §R5: in-memory state to the store
     obligation_retry_base_sec: float = Field(5.0, gt=0)  # §E5: backoff of a failing obligation
     obligation_retry_max_sec: float = Field(300.0, gt=0)
     # §E4 guardrails (entries only: exits and stops are never blocked)
@@ -137,6 +138,10 @@ class Settings(BaseSettings):
     daily_loss_cap_usd: float | None = Field(None, gt=0)
     daily_volume_cap_usd: float | None = Field(None, gt=0)
     max_market_data_age_sec: float = Field(120.0, gt=0)
+    # §E7–§E9 pricing and preflight (0 s TTL: no reuse, concurrent requests still share a fetch)
+    quote_ttl_sec: float = Field(1.0, ge=0)  # a book or the mids are reused this long
+    balance_ttl_sec: float = Field(5.0, ge=0)  # the account snapshot behind the preflight
+    max_leader_fill_price_age_sec: float = Field(60.0, gt=0)  # older: not a price to trade at
     # §R1 reconciliation
     reconciliation_enabled: bool = True
     reconciliation_interval_seconds: float = Field(300.0, gt=0)

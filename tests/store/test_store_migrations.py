@@ -22,7 +22,7 @@ def test_upgrade_creates_every_table_and_is_idempotent(db_url: str) -> None:
         upgrade_database(engine)
         upgrade_database(engine)  # already at head: a no-op
         upgrade_database(db_url)  # by URL too
-        assert current_revision(engine) == head_revision() == "0003"
+        assert current_revision(engine) == head_revision() == "0004"
         tables = set(inspect(engine).get_table_names())
         assert tables == set(metadata.tables) | {"alembic_version"}
     finally:

@@ -33,9 +33,12 @@ def fingerprint_trades(
     return digest.hexdigest()
 
 
-def store_fingerprint(store: Store, markets: Mapping[str, Market]) -> str:
-    """The fingerprint of every fill of our orders in the store, by time then fill order."""
-    orders = {o.id: o for o in store.load_orders()}
+def store_fingerprint(
+    store: Store, markets: Mapping[str, Market], account: str | None = None
+) -> str:
+    """The fingerprint of every fill of our orders in the store (of `account`, when given: the
+    house's trades, not its followers'), by time then fill order."""
+    orders = {o.id: o for o in store.load_orders(account=account)}
     fills = sorted(store.load_fills(), key=lambda f: (f.time_ms, f.id or 0))
     return fingerprint_trades(
         (

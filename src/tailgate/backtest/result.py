@@ -32,5 +32,5 @@ def run_result(
         trades=trades,
         equity=equity,
         metrics=compute_metrics(trades, equity, starting_balance),
-        fingerprint=store_fingerprint(store, markets),
+        fingerprint=store_fingerprint(store, markets, account),
     )

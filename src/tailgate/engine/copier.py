@@ -6,24 +6,33 @@ write the trade, its fill keys, the signal, any deferral, the leader's position 
 planned order in ONE transaction — and only then send the order. A crash before the commit
 means the fills are fetched and judged again; after it, they are never processed again.
 Deferred signals wait in a heap mirrored from the store and re-enter at step 4.
+
+Every entry is priced by the §E9 chain (book walked to our size → mid → leader's fresh fill)
+from one engine-wide quote cache (§E7), and checked against our margin (§E8) before it is
+written; a copy that cannot be priced or paid for is written with its reason all the same.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Mapping
+from dataclasses import replace
 
 from tailgate.domain import evaluate_trade, get_leverage_from_positions
-from tailgate.domain.models import Action, LeaderTrade, Tier, Trader
+from tailgate.domain.models import Action, LeaderTrade, OrderBook, Side, Tier, Trader
 from tailgate.domain.params import CopyParams
+from tailgate.domain.pricing import PriceQuote, PriceSource, resolve_price
 from tailgate.domain.reasons import ReasonCode
 from tailgate.domain.signals import PipelineContext, Signal, SignalOutcome, StepDecision
 from tailgate.engine.execution import OrderExecutor
+from tailgate.engine.fanout import Fanout
 from tailgate.engine.guardrails import Guardrails
 from tailgate.engine.ingestion import IngestionResult, LeaderTradeIngestor
 from tailgate.engine.leaders import LeaderBook
 from tailgate.engine.portfolio import Portfolio
 from tailgate.engine.positions import PositionManager, close_obligation
+from tailgate.engine.quotes import QuoteCache
 from tailgate.logs import get_logger
 from tailgate.store import DuplicateTradeError, Store
 from tailgate.store.records import (
@@ -38,6 +47,9 @@ from tailgate.venues.protocols import LeaderFeed, MarketData
 __all__ = ["Copier"]
 
 log = get_logger("tailgate.copier")
+
+# §E9: a leader's fill older than this is not a price to trade at (the setting's default)
+MAX_LEADER_FILL_AGE_MS = 60_000
 
 
 def _rejected(trade: LeaderTrade, reason: ReasonCode, detail: str) -> Signal:
@@ -66,6 +78,9 @@ class Copier:
         guardrails: Guardrails,
         mirror_leader_close: bool = True,
         mirror_leader_reduce: bool = False,
+        fanout: Fanout | None = None,
+        quotes: QuoteCache | None = None,
+        max_leader_fill_age_ms: int = MAX_LEADER_FILL_AGE_MS,
     ) -> None:
         self._store = store
         self._feed = feed
@@ -79,6 +94,11 @@ class Copier:
         self._guardrails = guardrails
         self._mirror_close = mirror_leader_close
         self._mirror_reduce = mirror_leader_reduce
+        self._fanout = fanout  # followers (§E10): they copy what the house copies
+        # §E7: books and mids for pricing; without an engine-wide cache, one that never reuses
+        # (TTL 0) but still lets concurrent requests share a fetch
+        self._quotes = quotes or QuoteCache(market, lambda: 0, 0)
+        self._max_leader_fill_age_ms = max_leader_fill_age_ms
         self._deferred: list[tuple[int, int, DeferredRecord]] = [
             (d.due_ms, d.id, d) for d in store.load_pending_deferred()
         ]
@@ -101,7 +121,7 @@ class Copier:
         result = await self._ingestor.poll(self.leaders_to_poll(), now_ms)
         self.last_ingestion = result
         if result.trades:
-            mids = await self._market.mids()
+            mids = await self._quotes.mids()
             self._guardrails.market_seen(now_ms)
             for trade in result.trades:
                 await self.handle_trade(trade, now_ms, mids)
@@ -124,9 +144,9 @@ class Copier:
         elif trader.is_blacklisted(now_ms):
             signal = _rejected(trade, ReasonCode.LEADER_BLACKLISTED, trader.blacklist_reason or "")
         else:
-            ctx = await self._context(trade, trader, now_ms, mids, reentry=False)
-            signal = evaluate_trade(trade, trader, ctx, self._params)
-        order = self._plan(signal, trade, now_ms, mids)
+            signal = await self._evaluate(trade, trader, now_ms, mids, reentry=False)
+        followers = self._plan_followers(signal, trade, now_ms, mids)
+        order = await self._plan(signal, trade, now_ms, mids)
         owed: list[ObligationRecord] = []
         if (
             signal.outcome is SignalOutcome.EXIT
@@ -137,6 +157,8 @@ class Copier:
                 close_obligation(p, ReasonCode.LEADER_CLOSED.value, now_ms)
                 for p in self._mirror_targets(trade)
             ]
+            if self._fanout is not None:
+                owed += self._fanout.close_obligations(trade, now_ms)
         try:
             recorded = self._store.record_trade(
                 trade,
@@ -149,6 +171,7 @@ class Copier:
                 close_leader_position=position_closed,
                 order=order,
                 obligations=owed,
+                fanout=followers,
             )
         except DuplicateTradeError:
             log.info("leader_trade_duplicate", trade=trade.key)
@@ -167,8 +190,12 @@ class Copier:
             heapq.heappush(self._deferred, (record.due_ms, record.id, record))
         if owed:
             self._executor.on_obligation(now_ms)
+            if self._fanout is not None:
+                self._fanout.wake(owed, now_ms)
         if order is not None and order.state is OrderState.PENDING:
             await self._enter(order, now_ms, recorded.trade_id)
+        if followers and self._fanout is not None:
+            await self._fanout.execute(followers, now_ms)
         if signal.outcome is SignalOutcome.EXIT:
             await self._mirror_exit(trade, now_ms, mids)
 
@@ -181,7 +208,7 @@ class Copier:
         while self._deferred and self._deferred[0][0] <= now_ms:
             _, _, record = heapq.heappop(self._deferred)
             if mids is None:
-                mids = await self._market.mids()
+                mids = await self._quotes.mids()
                 self._guardrails.market_seen(now_ms)
             trade = record.trade
             trader = self._leaders.get(trade.leader)
@@ -194,13 +221,17 @@ class Copier:
                     trade, ReasonCode.LEADER_BLACKLISTED, trader.blacklist_reason or ""
                 )
             else:
-                ctx = await self._context(trade, trader, now_ms, mids, reentry=True)
-                signal = evaluate_trade(trade, trader, ctx, self._params)
-            order = self._plan(signal, trade, now_ms, mids)
-            self._store.resolve_deferred(record.id, signal, evaluated_ms=now_ms, order=order)
+                signal = await self._evaluate(trade, trader, now_ms, mids, reentry=True)
+            followers = self._plan_followers(signal, trade, now_ms, mids)
+            order = await self._plan(signal, trade, now_ms, mids)
+            self._store.resolve_deferred(
+                record.id, signal, evaluated_ms=now_ms, order=order, fanout=followers
+            )
             self._log_signal(signal, now_ms, deferred_id=record.id)
             if order is not None and order.state is OrderState.PENDING:
                 await self._enter(order, now_ms, record.leader_trade_id)
+            if followers and self._fanout is not None:
+                await self._fanout.execute(followers, now_ms)
             done += 1
         return done
 
@@ -223,6 +254,33 @@ class Copier:
 
     # ---- helpers --------------------------------------------------------------------------
 
+    async def _evaluate(
+        self,
+        trade: LeaderTrade,
+        trader: Trader,
+        now_ms: int,
+        mids: Mapping[str, float],
+        *,
+        reentry: bool,
+    ) -> Signal:
+        """The nine steps on an entry trade; step 5 judges the §E9 reference price."""
+        reference = await self._reference_price(trade, now_ms, mids)
+        price = reference.price if isinstance(reference, PriceQuote) else None
+        ctx = await self._context(trade, trader, now_ms, mids, reentry=reentry, price=price)
+        signal = evaluate_trade(trade, trader, ctx, self._params)
+        last = signal.steps[-1] if signal.steps else None
+        if (
+            isinstance(reference, ReasonCode)
+            and last is not None
+            and last.reason is ReasonCode.NO_PRICE
+        ):
+            # step 5 had no price because no source of the chain had one: say which (§E9)
+            signal.reason = reference
+            signal.steps[-1] = replace(
+                last, reason=reference, detail=self._unpriced(trade, now_ms, mids)
+            )
+        return signal
+
     async def _context(
         self,
         trade: LeaderTrade,
@@ -231,6 +289,7 @@ class Copier:
         mids: Mapping[str, float],
         *,
         reentry: bool,
+        price: float | None,
     ) -> PipelineContext:
         state = await self._feed.leader_state(trade.leader)
         live = state.position(trade.coin)
@@ -245,7 +304,7 @@ class Copier:
             consensus = await self._consensus(trade)
         return PipelineContext(
             now_ms=now_ms,
-            current_price=mids.get(trade.coin),
+            current_price=price,
             leader_account_value=state.account_value,
             leader_position_open_ms=opened_ms,
             leader_position_open=live is not None and live.side is trade.side,
@@ -276,15 +335,20 @@ class Copier:
                 count += 1
         return count
 
-    def _plan(
+    async def _plan(
         self, signal: Signal, trade: LeaderTrade, now_ms: int, mids: Mapping[str, float]
     ) -> OrderRecord | None:
         if not signal.accepted:
             return None
-        price = mids.get(trade.coin)
-        if price is None:
+        quote = await self._entry_quote(signal, trade, now_ms, mids)
+        if isinstance(quote, ReasonCode):  # written as REJECTED with its reason, never sent
+            signal.outcome = SignalOutcome.REJECTED
+            signal.reason = quote
+            signal.steps.append(
+                StepDecision(10, "entry_price", False, quote, self._unpriced(trade, now_ms, mids))
+            )
             return None
-        planned = self._executor.plan_entry(signal, trade, price, now_ms)
+        planned = self._executor.plan_entry(signal, trade, quote, now_ms)
         if isinstance(planned, ReasonCode):
             signal.outcome = SignalOutcome.REJECTED
             signal.reason = planned
@@ -293,10 +357,83 @@ class Copier:
             )
             return None
         blocked = self._guardrails.check(planned, now_ms, mids)
+        if blocked is None:
+            blocked = await self._executor.preflight(planned)  # §E8
         if blocked is not None:  # written all the same, as SKIPPED with its reason (§E3)
             planned.state = OrderState.SKIPPED
             planned.reason = blocked.value
         return planned
+
+    # ---- §E9 prices -----------------------------------------------------------------------
+
+    async def _book(self, coin: str) -> OrderBook | None:
+        """The coin's book through the quote cache; None when the venue has none for us (the
+        chain then falls back: a copy is not lost to one missing source)."""
+        try:
+            return await self._quotes.order_book(coin)
+        except Exception as exc:
+            log.warning("book_unavailable", coin=coin, error=f"{type(exc).__name__}: {exc}")
+            return None
+
+    def _resolve(
+        self,
+        trade: LeaderTrade,
+        size: float,
+        now_ms: int,
+        book: OrderBook | None,
+        mid: float | None,
+    ) -> PriceQuote | ReasonCode:
+        """The §E9 chain for `size` coins; MarketData offers no last trade, so none is given."""
+        return resolve_price(
+            is_buy=trade.side is Side.LONG,
+            size=size,
+            now_ms=now_ms,
+            max_last_trade_age_ms=0,
+            max_leader_fill_age_ms=self._max_leader_fill_age_ms,
+            book=book,
+            mid=mid,
+            leader_fill_price=trade.price,
+            leader_fill_ms=trade.time_ms,
+        )
+
+    async def _reference_price(
+        self, trade: LeaderTrade, now_ms: int, mids: Mapping[str, float]
+    ) -> PriceQuote | ReasonCode:
+        """The price step 5 judges slippage by: the venue mid; without one, what the chain has
+        at no size (the book's top-of-book mid, then the leader's fresh fill)."""
+        mid = mids.get(trade.coin)
+        if mid is not None and math.isfinite(mid) and mid > 0:
+            return PriceQuote(mid, PriceSource.MID, "venue mid")
+        return self._resolve(trade, 0.0, now_ms, await self._book(trade.coin), mid)
+
+    async def _entry_quote(
+        self, signal: Signal, trade: LeaderTrade, now_ms: int, mids: Mapping[str, float]
+    ) -> PriceQuote | ReasonCode:
+        """The entry's §E9 price: our size estimated at the reference price (the mid first),
+        then the book walked to that size, falling back down the chain."""
+        mid = mids.get(trade.coin)
+        book = await self._book(trade.coin)
+        reference = self._resolve(trade, 0.0, now_ms, book, mid)
+        if isinstance(reference, ReasonCode):
+            return reference
+        return self._resolve(trade, signal.size_usd / reference.price, now_ms, book, mid)
+
+    def _unpriced(self, trade: LeaderTrade, now_ms: int, mids: Mapping[str, float]) -> str:
+        return (
+            f"no usable book or mid ({mids.get(trade.coin)!r}); leader fill {trade.price:g} is "
+            f"{now_ms - trade.time_ms} ms old, max {self._max_leader_fill_age_ms}"
+        )
+
+    def _plan_followers(
+        self, signal: Signal, trade: LeaderTrade, now_ms: int, mids: Mapping[str, float]
+    ) -> list[OrderRecord]:
+        """The followers' intents for an accepted trade — judged before the house's own plan,
+        whose refusals (its venue minimum, its guardrails) are the house's alone."""
+        if self._fanout is None or not signal.accepted:
+            return []
+        return self._fanout.plan(
+            trade, signal, now_ms, mids, market_seen_ms=self._guardrails.market_seen_ms
+        )
 
     def _mirror_targets(self, trade: LeaderTrade) -> list[PositionRecord]:
         """Our open positions that copy the leader's position this exit trade is on."""
@@ -313,6 +450,8 @@ class Copier:
         mirror = self._mirror_close if trade.action is Action.CLOSE else self._mirror_reduce
         if not mirror:
             return
+        if self._fanout is not None:
+            await self._fanout.mirror_exit(trade, now_ms, mids)
         for position in self._mirror_targets(trade):
             mark = mids.get(position.coin)
             if mark is None:

@@ -21,9 +21,11 @@ from tailgate.domain.orders import IllegalTransition, advance
 from tailgate.domain.params import DEFAULT_PARAMS, CopyParams
 from tailgate.domain.positions import average_entry, pnl
 from tailgate.domain.precision import round_price, round_size
+from tailgate.domain.pricing import PriceQuote
 from tailgate.domain.reasons import ReasonCode
 from tailgate.domain.signals import Signal
 from tailgate.domain.stops import CloseReason, compute_stop_price, compute_trailing_stop_initial
+from tailgate.engine.balances import BalanceCache, preflight
 from tailgate.engine.portfolio import Portfolio
 from tailgate.logs import get_logger
 from tailgate.store import Store
@@ -45,6 +47,11 @@ __all__ = ["OrderExecutor", "client_order_id", "protect_obligation", "state_for_
 log = get_logger("tailgate.execution")
 
 EXIT_SLIPPAGE_CAP = 0.05  # exits must happen: a wide cap, still a cap
+# §E8 preflight: the engine sets no leverage at the venue, so an entry is assumed to lock its
+# whole notional (1×: the most margin it could need); a reserve is kept back for fees,
+# slippage and funding.
+ENTRY_MARGIN_LEVERAGE = 1.0
+BALANCE_RESERVE_FRACTION = 0.05
 
 
 def state_for_answer(result: OrderResult | None, ordered_size: float) -> OrderState:
@@ -88,9 +95,18 @@ class OrderExecutor:
         markets: Mapping[str, Market],
         portfolio: Portfolio,
         params: CopyParams = DEFAULT_PARAMS,
+        balances: BalanceCache | None = None,
+        *,
+        margin_leverage: float = ENTRY_MARGIN_LEVERAGE,
+        reserve_fraction: float = BALANCE_RESERVE_FRACTION,
     ) -> None:
         self._params = params
         self._gateway = gateway
+        # §E8 preflight of entries; None: no account state to check them against. Public, like
+        # `on_obligation`: the composition root may attach it once the account is known
+        self.balances = balances
+        self._margin_leverage = margin_leverage
+        self._reserve_fraction = reserve_fraction
         self._store = store
         self._markets = markets
         self._portfolio = portfolio
@@ -101,17 +117,18 @@ class OrderExecutor:
     # ---- planning -------------------------------------------------------------------------
 
     def plan_entry(
-        self, signal: Signal, trade: LeaderTrade, price: float, now_ms: int
+        self, signal: Signal, trade: LeaderTrade, quote: PriceQuote, now_ms: int
     ) -> OrderRecord | ReasonCode:
-        """The order for an accepted signal, or why none can be placed."""
+        """The order for an accepted signal, sized at the §E9 quote, or why none can be placed."""
         market = self._markets[trade.coin]
         is_buy = trade.side is Side.LONG
         assert signal.limit_price is not None
         limit = round_price(signal.limit_price, market, is_buy=is_buy)
+        price = quote.price
         size = round_size(signal.size_usd / price, market)
         if size <= 0 or size * price < MIN_ORDER_NOTIONAL_USD:
             return ReasonCode.SIZE_BELOW_VENUE_MINIMUM
-        return OrderRecord(
+        order = OrderRecord(
             client_order_id=client_order_id(self._portfolio.account, f"{trade.key}:entry"),
             account=self._portfolio.account,
             coin=trade.coin,
@@ -124,8 +141,55 @@ class OrderExecutor:
             created_ms=now_ms,
             updated_ms=now_ms,
             leader=trade.leader,
-            price_source="mid",
+            price_source=quote.source.value,
         )
+        log.info(
+            "entry_priced",
+            client_order_id=order.client_order_id,
+            coin=order.coin,
+            price=price,
+            price_source=quote.source.value,
+            detail=quote.detail,
+            size=size,
+            limit_price=limit,
+        )
+        return order
+
+    async def preflight(self, order: OrderRecord) -> ReasonCode | None:
+        """§E8: INSUFFICIENT_BALANCE when an entry's margin does not fit in our free collateral
+        (the cached account snapshot); None when it does, or when there is nothing to check.
+
+        Margin in use is our open positions' notional at entry over the same leverage. A
+        snapshot that cannot be had fails closed: the entry is skipped, not sent unchecked.
+        """
+        if self.balances is None or order.purpose is not OrderPurpose.ENTRY:
+            return None
+        try:
+            snapshot = await self.balances.snapshot()
+        except Exception as exc:
+            log.warning(
+                "preflight_unavailable",
+                client_order_id=order.client_order_id,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            return ReasonCode.INSUFFICIENT_BALANCE
+        leverage = self._margin_leverage
+        in_use = sum(p.size * p.entry_price for p in snapshot.positions) / leverage
+        notional = order.size * order.limit_price  # the most the order can cost
+        reason = preflight(
+            snapshot.account_value, notional, leverage, self._reserve_fraction, in_use
+        )
+        if reason is not None:
+            log.warning(
+                "entry_skipped_by_preflight",
+                reason=reason.value,
+                client_order_id=order.client_order_id,
+                coin=order.coin,
+                order_usd=round(notional, 2),
+                account_value=round(snapshot.account_value, 2),
+                margin_in_use=round(in_use, 2),
+            )
+        return reason
 
     def plan_exit(
         self,
@@ -264,7 +328,8 @@ class OrderExecutor:
         expires as SUPERSEDED — its obligation or the monitor places a fresh one."""
         fresh: list[OrderRecord] = []
         for order in self._store.load_orders(
-            [OrderState.PENDING, OrderState.SUBMITTED, OrderState.UNKNOWN]
+            [OrderState.PENDING, OrderState.SUBMITTED, OrderState.UNKNOWN],
+            account=self._portfolio.account,
         ):
             if order.state is OrderState.PENDING:
                 if self._expire_if_stale(order, now_ms, pending_ttl_ms, on_restart=True):
@@ -286,7 +351,9 @@ class OrderExecutor:
         """§E2: expire every PENDING intent older than `pending_ttl_ms` → how many."""
         return sum(
             self._expire_if_stale(order, now_ms, pending_ttl_ms, on_restart=False)
-            for order in self._store.load_orders([OrderState.PENDING])
+            for order in self._store.load_orders(
+                [OrderState.PENDING], account=self._portfolio.account
+            )
         )
 
     def _expire_if_stale(
@@ -335,6 +402,8 @@ class OrderExecutor:
         position, cash_delta = None, 0.0
         if result.filled_size > 0:
             position, cash_delta = self._position_after(order, result, now_ms, leader_trade_id)
+            if self.balances is not None:  # our fill moved the balance the preflight reads
+                self.balances.invalidate()
         obligations = []
         if position is not None and position.status is PositionStatus.OPEN:
             obligations.append(protect_obligation(order, now_ms))

@@ -48,6 +48,10 @@ class Guardrails:
         """Fresh market data arrived (mids fetched)."""
         self._market_seen_ms = now_ms
 
+    @property
+    def market_seen_ms(self) -> int | None:
+        return self._market_seen_ms
+
     def observe_equity(self, now_ms: int, equity: float) -> None:
         """Remember the equity at the first look of each UTC day (the daily loss baseline)."""
         day = now_ms - now_ms % MS_PER_DAY
@@ -64,34 +68,60 @@ class Guardrails:
         self, order: OrderRecord, now_ms: int, marks: Mapping[str, float]
     ) -> ReasonCode | None:
         """The guardrail an entry breaks, or None; logged when one does."""
+        account = self._portfolio.account
+        volume = 0.0
+        if self.limits.daily_volume_cap_usd is not None:
+            volume = self._store.traded_notional(account, self.day_start(now_ms))
+        return self.judge(
+            order,
+            now_ms,
+            marks,
+            kill_switch=bool(self._store.get_state(KILL_SWITCH_KEY)),
+            halted=bool(self._store.get_state(halted_key(account))),
+            day_volume_usd=volume,
+        )
+
+    def day_start(self, now_ms: int) -> int:
+        return now_ms - now_ms % MS_PER_DAY
+
+    def judge(
+        self,
+        order: OrderRecord,
+        now_ms: int,
+        marks: Mapping[str, float],
+        *,
+        kill_switch: bool,
+        halted: bool,
+        day_volume_usd: float,
+        market_seen_ms: int | None = None,
+    ) -> ReasonCode | None:
+        """`check` with the store's switches and the day's volume already read — one read
+        for many accounts when a trade fans out to followers (§E10), whose market data is the
+        house's (`market_seen_ms`)."""
         limits = self.limits
+        seen_ms = self._market_seen_ms if market_seen_ms is None else market_seen_ms
         equity = self._portfolio.equity(marks)
         self.observe_equity(now_ms, equity)
         assert self._day_open is not None
-        day_start = self._day_open[0]
-        volume = 0.0
-        if limits.daily_volume_cap_usd is not None:
-            volume = self._store.traded_notional(self._portfolio.account, day_start)
         state = GuardrailState(
             order_usd=order.size * order.limit_price,
-            kill_switch=self._kill_switch or bool(self._store.get_state(KILL_SWITCH_KEY)),
-            halted=bool(self._store.get_state(halted_key(self._portfolio.account))),
-            market_data_age_ms=None
-            if self._market_seen_ms is None
-            else now_ms - self._market_seen_ms,
+            kill_switch=self._kill_switch or kill_switch,
+            halted=halted,
+            market_data_age_ms=None if seen_ms is None else now_ms - seen_ms,
             day_loss_usd=self._day_open[1] - equity,
-            day_volume_usd=volume,
+            day_volume_usd=day_volume_usd,
         )
         reason = check_guardrails(limits, state)
         if reason is not None:
             self.skipped += 1
             log.warning(
                 "entry_skipped_by_guardrail",
+                account=self._portfolio.account,
                 reason=reason.value,
                 client_order_id=order.client_order_id,
                 coin=order.coin,
                 order_usd=round(state.order_usd, 2),
                 day_loss_usd=round(state.day_loss_usd, 2),
-                day_volume_usd=round(volume, 2),
+                day_volume_usd=round(day_volume_usd, 2),
             )
         return reason

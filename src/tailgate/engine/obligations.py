@@ -66,7 +66,7 @@ class ObligationKeeper:
             return 0
         self._next_due_ms = None
         still_open = 0
-        for obligation in self._store.open_obligations():
+        for obligation in self._store.open_obligations(account=self._portfolio.account):
             if obligation.due_ms > now_ms:
                 self.wake(obligation.due_ms)
                 still_open += 1

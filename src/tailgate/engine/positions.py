@@ -86,7 +86,7 @@ class PositionManager:
         self._markets = markets
         self._stops: dict[int, OrderRecord] = {
             o.position_id: o
-            for o in store.load_orders([OrderState.SUBMITTED])
+            for o in store.load_orders([OrderState.SUBMITTED], account=portfolio.account)
             if o.purpose is OrderPurpose.STOP and o.position_id is not None
         }
         self._leader_checked: dict[int, int] = {}

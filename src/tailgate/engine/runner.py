@@ -10,24 +10,28 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from tailgate.config import Mode, Settings
-from tailgate.domain.guardrails import GuardrailLimits
+from tailgate.config import Settings
+from tailgate.domain.followers import Follower
+from tailgate.domain.models import Market
+from tailgate.engine.balances import BalanceCache
 from tailgate.engine.clock import Clock
 from tailgate.engine.copier import Copier
+from tailgate.engine.desk import Desk, open_desk
 from tailgate.engine.execution import OrderExecutor
-from tailgate.engine.guardrails import Guardrails
+from tailgate.engine.fanout import Fanout
+from tailgate.engine.guardrails import Guardrails, halted_key
 from tailgate.engine.ingestion import LeaderTradeIngestor
 from tailgate.engine.leaders import LeaderBook
-from tailgate.engine.obligations import ObligationKeeper, RetryPolicy
+from tailgate.engine.obligations import ObligationKeeper
 from tailgate.engine.portfolio import Portfolio
 from tailgate.engine.positions import PositionManager
+from tailgate.engine.quotes import QuoteCache
 from tailgate.engine.reconcile import Reconciler
 from tailgate.logs import get_logger
 from tailgate.store import Store
-from tailgate.store.records import OrderState, PositionStatus
 from tailgate.venues.protocols import AccountState, LeaderFeed, MarketData, OrderGateway
 
 __all__ = ["Engine", "EngineStats"]
@@ -35,6 +39,8 @@ __all__ = ["Engine", "EngineStats"]
 log = get_logger("tailgate.runner")
 
 Observer = tuple[int, Callable[[int], None]]
+FollowerVenue = Callable[[Follower], tuple[OrderGateway, AccountState | None]]
+"""A follower's own order gateway and account at the venue (its signer's)."""
 EQUITY_SNAPSHOT_INTERVAL_MS = 3_600_000
 MAX_CONSECUTIVE_FAILURES = 5  # a loop failing this often in a row stops the engine (fail closed)
 
@@ -65,6 +71,7 @@ class Engine:
         store: Store,
         account: AccountState | None = None,
         live_armed: bool = False,
+        follower_venue: FollowerVenue | None = None,
     ) -> None:
         self.settings = settings
         self.live_armed = live_armed
@@ -76,6 +83,8 @@ class Engine:
         self._gateway = gateway
         # our account at the venue, for reconciliation: the gateway's, unless given
         self._account = account or (gateway if isinstance(gateway, AccountState) else None)
+        # followers' own gateways and accounts at the venue (§E10); None: no followers traded
+        self._follower_venue = follower_venue
         self.stats = EngineStats()
         self._last_equity_ms: int | None = None
         self._marks: dict[str, float] = {}
@@ -88,63 +97,24 @@ class Engine:
         self.guardrails: Guardrails
         self.obligations: ObligationKeeper
         self.reconciler: Reconciler | None = None
+        self.house: Desk
+        self.followers: list[Desk] = []
+        self.fanout: Fanout
 
     async def start(self) -> None:
-        """Settle what a previous run left unfinished before any new order: non-final intents
-        (by asking the venue), then open obligations (stops owed, closes owed); then send the
-        entries that were written but never sent while they are fresh."""
+        """Settle what a previous run left unfinished before any new order, desk by desk (the
+        house, then each follower): non-final intents (by asking the venue), then open
+        obligations (stops owed, closes owed), then reconciliation; then send the entries
+        that were written but never sent while they are fresh."""
         now = self.clock.now_ms()
-        markets = {m.coin: m for m in await self._market.markets()}
-        account = self.settings.paper_account
-        cash = self.store.ensure_account(account, self.settings.paper_starting_balance_usd, now)
-        self.portfolio = Portfolio(
-            account,
-            cash,
-            self.store.load_positions(status=PositionStatus.OPEN, account=account),
-        )
-        self.executor = OrderExecutor(
-            self._gateway, self.store, markets, self.portfolio, self.params
-        )
-
-        pending_ttl_ms = int(self.settings.pending_ttl_sec * 1000)
-        unfinished = len(self.store.load_orders([OrderState.SUBMITTED, OrderState.UNKNOWN]))
-        fresh_entries = await self.executor.resolve_open_orders(now, pending_ttl_ms)
-        self.stats.orders_settled_on_start = unfinished
-        self.leaders = LeaderBook(self._feed, self.store, self.params, markets)
-        self.positions = PositionManager(
-            store=self.store,
-            feed=self._feed,
-            market=self._market,
-            executor=self.executor,
-            portfolio=self.portfolio,
-            leaders=self.leaders,
-            params=self.params,
-            markets=markets,
-        )
         s = self.settings
-        self.guardrails = Guardrails(
-            self.store,
-            self.portfolio,
-            GuardrailLimits(
-                max_order_usd=s.max_order_usd,
-                max_market_data_age_ms=int(s.max_market_data_age_sec * 1000),
-                daily_loss_cap_usd=s.daily_loss_cap_usd,
-                daily_volume_cap_usd=s.daily_volume_cap_usd,
-                live=s.mode is Mode.LIVE,
-                live_armed=self.live_armed,
-            ),
-            kill_switch=s.kill_switch,
-        )
-        self.obligations = ObligationKeeper(
-            self.store,
-            self.positions,
-            self.portfolio,
-            RetryPolicy(
-                base_ms=int(s.obligation_retry_base_sec * 1000),
-                max_ms=int(s.obligation_retry_max_sec * 1000),
-            ),
-        )
-        self.executor.on_obligation = self.obligations.wake
+        markets = await self.open_desks(now)
+        house = self.house
+        if self._account is not None:  # §E8: the house's entries are checked against its margin
+            ttl_ms = int(s.balance_ttl_sec * 1000)
+            self.executor.balances = BalanceCache(self._account, self.clock.now_ms, ttl_ms)
+        self.quotes = QuoteCache(self._market, self.clock.now_ms, int(s.quote_ttl_sec * 1000))
+        self.fanout = Fanout(self.store, self.followers, self.store.load_subscriptions(), markets)
         ingestor = LeaderTradeIngestor(self._feed, self.store, markets)
         self.copier = Copier(
             store=self.store,
@@ -157,45 +127,152 @@ class Engine:
             portfolio=self.portfolio,
             params=self.params,
             guardrails=self.guardrails,
-            mirror_leader_close=self.settings.mirror_leader_close,
-            mirror_leader_reduce=self.settings.mirror_leader_reduce,
+            mirror_leader_close=s.mirror_leader_close,
+            mirror_leader_reduce=s.mirror_leader_reduce,
+            fanout=self.fanout if self.followers else None,
+            quotes=self.quotes,
+            max_leader_fill_age_ms=int(s.max_leader_fill_price_age_sec * 1000),
         )
         self._ingestor = ingestor
         open_obligations = await self.obligations.run_due(now)
-        if s.reconciliation_enabled and self._account is not None:
-            self.reconciler = Reconciler(
-                store=self.store,
-                account=self._account,
-                market=self._market,
-                portfolio=self.portfolio,
-                positions=self.positions,
-                executor=self.executor,
-                params=self.params,
-                markets=markets,
-                threshold_usd=s.reconciliation_threshold_usd,
-                retries=s.reconciliation_retry_count,
-                on_drift=s.reconciliation_on_drift,
-            )
-            await self.reconciler.run(now)  # ReconciliationError: fail closed, trade nothing
+        if house.reconciler is not None:
+            await house.reconciler.run(now)  # ReconciliationError: fail closed, trade nothing
             open_obligations = await self.obligations.run_due(now)
         elif s.reconciliation_enabled:
             log.warning("reconciliation_unavailable", reason="the venue gives no account state")
-        self.stats.entries_resumed = len(fresh_entries)
-        if fresh_entries:
+        for desk in self.followers:
+            await self._start_follower(desk, now)
+        self.stats.orders_settled_on_start = house.orders_settled_on_start
+        self.stats.entries_resumed = len(house.fresh_entries)
+        if house.fresh_entries or any(d.fresh_entries for d in self.followers):
             self.guardrails.market_seen(now)
-            await self.copier.resume_entries(fresh_entries, now)
+        if house.fresh_entries:
+            await self.copier.resume_entries(house.fresh_entries, now)
+        for desk in self.followers:
+            if desk.fresh_entries and not self._halted(desk):
+                desk.guardrails.market_seen(now)
+                await self.fanout.execute(desk.fresh_entries, now)
         log.info(
             "engine_started",
-            mode=self.settings.mode.value,
-            venue=self.settings.venue,
+            mode=s.mode.value,
+            venue=s.venue,
             now_ms=now,
-            cash=cash,
+            cash=self.portfolio.cash,
             open_positions=len(self.portfolio.open_positions),
             pending_deferred=self.copier.pending_deferred,
-            orders_settled=unfinished,
-            entries_resumed=len(fresh_entries),
+            orders_settled=house.orders_settled_on_start,
+            entries_resumed=len(house.fresh_entries),
             open_obligations=open_obligations,
+            followers=len(self.followers),
         )
+
+    async def open_desks(self, now: int) -> dict[str, Market]:
+        """The house's desk and every follower's, each with its non-final intents settled by
+        the venue (nothing new is sent) → the venue's markets. `start` goes on to trade;
+        `tailgate reconcile` stops here and reconciles."""
+        s = self.settings
+        markets = {m.coin: m for m in await self._market.markets()}
+        self.leaders = LeaderBook(self._feed, self.store, self.params, markets)
+        house = await self._open_desk(
+            s.paper_account,
+            s.paper_account,
+            s.paper_starting_balance_usd,
+            self._gateway,
+            self._account,
+            markets,
+            now,
+        )
+        self.house = house
+        self.portfolio, self.executor = house.portfolio, house.executor
+        self.positions, self.guardrails = house.positions, house.guardrails
+        self.obligations, self.reconciler = house.obligations, house.reconciler
+        self.followers = await self._open_follower_desks(markets, now)
+        return markets
+
+    async def _open_desk(
+        self,
+        account: str,
+        signer: str,
+        cash: float,
+        gateway: OrderGateway,
+        venue_account: AccountState | None,
+        markets: Mapping[str, Market],
+        now: int,
+        follower: Follower | None = None,
+    ) -> Desk:
+        return await open_desk(
+            self.settings,
+            self.store,
+            account=account,
+            signer=signer,
+            starting_cash=cash,
+            gateway=gateway,
+            venue_account=venue_account,
+            feed=self._feed,
+            market=self._market,
+            markets=markets,
+            leaders=self.leaders,
+            params=self.params,
+            now_ms=now,
+            live_armed=self.live_armed,
+            follower=follower,
+        )
+
+    async def _open_follower_desks(self, markets: Mapping[str, Market], now: int) -> list[Desk]:
+        """A desk per enabled follower; one whose venue cannot be opened is left out (logged),
+        never the engine."""
+        followers = [f for f in self.store.load_followers() if f.enabled]
+        if any(f.account == self.settings.paper_account for f in followers):
+            log.error("follower_is_the_house_account", account=self.settings.paper_account)
+            followers = [f for f in followers if f.account != self.settings.paper_account]
+        if followers and self._follower_venue is None:
+            log.warning("followers_without_venue", followers=len(followers))
+            return []
+        assert self._follower_venue is not None or not followers
+        desks: list[Desk] = []
+        for follower in followers:
+            try:
+                gateway, venue_account = self._follower_venue(follower)  # type: ignore[misc]
+                desks.append(
+                    await self._open_desk(
+                        follower.account,
+                        follower.signer,
+                        follower.capital_usd,
+                        gateway,
+                        venue_account,
+                        markets,
+                        now,
+                        follower,
+                    )
+                )
+            except Exception as exc:
+                log.error(
+                    "follower_not_started",
+                    account=follower.account,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+        return desks
+
+    async def _start_follower(self, desk: Desk, now: int) -> None:
+        """A follower's obligations and reconciliation; if it cannot reconcile it is halted
+        (its entries are refused) — the others, and the house, go on."""
+        try:
+            await desk.obligations.run_due(now)
+            if desk.reconciler is not None:
+                await desk.reconciler.run(now)
+                await desk.obligations.run_due(now)
+        except Exception as exc:
+            self.store.set_state(
+                halted_key(desk.account), {"reason": f"startup: {exc}", "at_ms": now}, now
+            )
+            log.error("follower_halted_on_start", account=desk.account, error=str(exc))
+
+    def _halted(self, desk: Desk) -> bool:
+        return bool(self.store.get_state(halted_key(desk.account)))
+
+    @property
+    def desks(self) -> list[Desk]:
+        return [self.house, *self.followers]
 
     async def run(self, observers: Sequence[Observer] = ()) -> None:
         """Run every loop until the clock stops (end of a simulation, or a signal).
@@ -213,11 +290,13 @@ class Engine:
         loops.append(("ingestion", int(s.poll_interval_trades_sec * 1000), self._ingest, now))
         loops.append(("deferred", int(s.deferred_check_interval_sec * 1000), self._deferred, now))
         loops.append(("monitor", int(s.monitor_interval_sec * 1000), self._monitor, now))
-        if self.reconciler is not None:
+        if any(d.reconciler is not None for d in self.desks):
             rec_ms = int(s.reconciliation_interval_seconds * 1000)
             loops.append(("reconcile", rec_ms, self._reconcile, now + rec_ms))
         sweep_ms = int(s.stale_sweep_interval_sec * 1000)
         loops.append(("stale_sweep", sweep_ms, self._sweep, now + sweep_ms))
+        checkpoint_ms = int(s.checkpoint_interval_sec * 1000)
+        loops.append(("checkpoint", checkpoint_ms, self._checkpoint, now + checkpoint_ms))
         for i, (interval_ms, callback) in enumerate(observers):
 
             async def observe(t: int, callback: Callable[[int], None] = callback) -> None:
@@ -244,10 +323,9 @@ class Engine:
         except Exception:
             log.warning("final_marks_unavailable")
         try:
-            self._ingestor.checkpoint(now)
-            self.positions.flush(now)
-            self.store.set_state("clock_ms", now, now)
-            self._snapshot_equity(now)
+            await self._checkpoint(now)
+            for desk in self.desks:
+                self._snapshot_equity(desk, now)
         except Exception:
             log.exception("checkpoint_failed")
         log.info("engine_stopped", now_ms=now, **self._stats_dict())
@@ -268,26 +346,50 @@ class Engine:
         self.stats.deferred_resolved += await self.copier.process_deferred(now)
 
     async def _reconcile(self, now: int) -> None:
-        assert self.reconciler is not None
-        report = await self.reconciler.run(now)
-        self.stats.drifts += len(report.drifts)
+        for desk in self.desks:
+            if desk.reconciler is None:
+                continue
+            try:
+                report = await desk.reconciler.run(now)
+            except Exception:
+                if not desk.is_follower:
+                    raise
+                log.exception("follower_reconciliation_failed", account=desk.account)
+                continue
+            self.stats.drifts += len(report.drifts)
+
+    async def _checkpoint(self, now: int) -> None:
+        """§R5: the in-memory state a restart needs — ingestion cursors, moved trailing stops,
+        the clock — to the store; periodically, and on every stop (SIGTERM included)."""
+        self._ingestor.checkpoint(now)
+        for desk in self.desks:
+            desk.positions.flush(now)
+        self.store.set_state("clock_ms", now, now)
 
     async def _sweep(self, now: int) -> None:
-        self.stats.stale_expired += self.executor.sweep_stale(
-            now, int(self.settings.pending_ttl_sec * 1000)
-        )
+        ttl_ms = int(self.settings.pending_ttl_sec * 1000)
+        for desk in self.desks:
+            self.stats.stale_expired += desk.executor.sweep_stale(now, ttl_ms)
 
     async def _monitor(self, now: int) -> None:
-        await self.obligations.run_due(now)
-        await self.positions.monitor(now)
-        # Position management (stops, trails, time stops) will run here every interval; for
-        # now the monitor values the book, hourly.
+        """Every desk: obligations due, then its positions (stops, trails, time stops, the
+        leader's state); hourly, the equity. A follower's failure is logged, not spread."""
+        for desk in self.desks:
+            try:
+                await desk.obligations.run_due(now)
+                await desk.positions.monitor(now)
+            except Exception:
+                if not desk.is_follower:
+                    raise
+                log.exception("follower_monitor_failed", account=desk.account)
         if (
             self._last_equity_ms is None
             or now - self._last_equity_ms >= EQUITY_SNAPSHOT_INTERVAL_MS
         ):
             self._marks = await self._market.mids()
-            self._snapshot_equity(now)
+            for desk in self.desks:
+                self._snapshot_equity(desk, now)
+            self._last_equity_ms = now
 
     # ---- plumbing -------------------------------------------------------------------------
 
@@ -317,11 +419,10 @@ class Engine:
         finally:
             self.clock.leave()
 
-    def _snapshot_equity(self, now: int) -> None:
-        equity = self.portfolio.equity(self._marks)
-        self.guardrails.observe_equity(now, equity)
-        self.store.record_equity(self.portfolio.account, now, equity, self.portfolio.cash)
-        self._last_equity_ms = now
+    def _snapshot_equity(self, desk: Desk, now: int) -> None:
+        equity = desk.portfolio.equity(self._marks)
+        desk.guardrails.observe_equity(now, equity)
+        self.store.record_equity(desk.account, now, equity, desk.portfolio.cash)
 
     def _install_signal_handlers(self) -> None:
         try:
@@ -341,4 +442,7 @@ class Engine:
             "loop_errors": self.stats.loop_errors,
             "stale_expired": self.stats.stale_expired,
             "drifts": self.stats.drifts,
+            "quote_hits": self.quotes.hits,  # §E7
+            "quote_misses": self.quotes.misses,
+            "quote_shared": self.quotes.shared,
         }

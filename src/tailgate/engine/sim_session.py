@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tailgate.config import Settings
+from tailgate.domain.followers import Follower
 from tailgate.domain.models import MS_PER_DAY, MS_PER_HOUR
 from tailgate.engine.clock import SimClock
-from tailgate.engine.runner import Engine, Observer
+from tailgate.engine.runner import Engine, FollowerVenue, Observer
 from tailgate.store import Store
 from tailgate.store.records import PositionStatus
-from tailgate.venues.protocols import OrderGateway, Venue, VenuePosition
+from tailgate.venues.protocols import AccountState, OrderGateway, Venue, VenuePosition
 from tailgate.venues.sim import SimConfig, SimVenue, SimWorld
 
 __all__ = ["SimSession", "build_world", "run_engine_on_clock", "run_sim_session"]
@@ -33,6 +34,7 @@ class SimSession:
     start_ms: int
     end_ms: int
     wall_seconds: float = 0.0
+    follower_venues: dict[str, SimVenue] = field(default_factory=dict)
 
     @property
     def simulated_days(self) -> float:
@@ -57,6 +59,47 @@ def _restore_paper_account(venue: SimVenue, store: Store, account: str) -> None:
         store.get_cash(account),
         [VenuePosition(p.coin, p.side, p.size, p.entry_price) for p in positions],
     )
+
+
+class SimFollowerVenues:
+    """Each follower's own account at the simulator (same world, same clock): its gateway
+    and account state, like a follower's own signer at a real venue. With `state_dir` each
+    persists in its own file, like the house's persistent venue."""
+
+    def __init__(
+        self,
+        world: SimWorld,
+        now_ms: Callable[[], int],
+        store: Store,
+        *,
+        resume: bool,
+        state_path: Path | None = None,
+    ) -> None:
+        self._world = world
+        self._now_ms = now_ms
+        self._store = store
+        self._resume = resume
+        self._state_path = state_path
+        self.venues: dict[str, SimVenue] = {}
+
+    def __call__(self, follower: Follower) -> tuple[OrderGateway, AccountState | None]:
+        path = None
+        if self._state_path is not None:
+            path = self._state_path.with_name(
+                f"{self._state_path.stem}.{follower.account}{self._state_path.suffix}"
+            )
+        venue = SimVenue(
+            self._world, self._now_ms, account_value=follower.capital_usd, state_path=path
+        )
+        if path is None and self._resume:
+            _restore_paper_account(venue, self._store, follower.account)
+        self.venues[follower.account] = venue
+        return venue, venue
+
+    def close(self) -> None:
+        for venue in self.venues.values():
+            if venue.state_path is not None:
+                venue.close()
 
 
 async def run_sim_session(
@@ -95,6 +138,7 @@ async def run_sim_session(
     if resume:
         start_ms = int(store.get_state("clock_ms") or start_ms)
     persistent: SimVenue | None = None
+    followers: SimFollowerVenues | None = None
     if venue_state is not None:
         persistent = SimVenue(
             world,
@@ -115,14 +159,26 @@ async def run_sim_session(
                 _restore_paper_account(venue, store, settings.paper_account)
         else:
             venue.now_ms = clock.now_ms
+        followers = SimFollowerVenues(
+            world, clock.now_ms, store, resume=resume, state_path=venue_state
+        )
         engine, wall_seconds = await run_engine_on_clock(
-            settings, clock, venue, store, gateway=gateway, progress=progress
+            settings,
+            clock,
+            venue,
+            store,
+            gateway=gateway,
+            progress=progress,
+            follower_venue=followers,
         )
     finally:
         if persistent is not None:
             persistent.close()
+        if followers is not None:
+            followers.close()
     session = SimSession(settings, world, venue, engine, store, start_ms, clock.now_ms())
     session.wall_seconds = wall_seconds
+    session.follower_venues = followers.venues if followers is not None else {}
     return session
 
 
@@ -134,11 +190,18 @@ async def run_engine_on_clock(
     *,
     gateway: OrderGateway | None = None,
     progress: Callable[[float], None] | None = None,
+    follower_venue: FollowerVenue | None = None,
 ) -> tuple[Engine, float]:
     """The engine over `venue` (which implements every protocol) from the clock's start to its
     end; returns it and the wall time taken. Any venue: the simulator, a replay of real data."""
     engine = Engine(
-        settings, clock, feed=venue, market=venue, gateway=gateway or venue, store=store
+        settings,
+        clock,
+        feed=venue,
+        market=venue,
+        gateway=gateway or venue,
+        store=store,
+        follower_venue=follower_venue,
     )
     began = time.perf_counter()
     await engine.start()

@@ -33,6 +33,10 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 data_app = typer.Typer(help="Real market data: download it for backtests.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+followers_app = typer.Typer(
+    help="Follower accounts that copy what the engine copies (SPEC §E10).", no_args_is_help=True
+)
+app.add_typer(followers_app, name="followers")
 # Piped output (CI logs, files) gets a fixed width rather than rich's 80-column fallback.
 console = Console(width=None if sys.stdout.isatty() else 140)
 
@@ -369,6 +373,197 @@ def kill(
             console.print(
                 "[yellow]but kill_switch = true in the config still blocks entries[/yellow]"
             )
+
+
+@app.command()
+def reconcile(
+    venue: Annotated[str, typer.Option(help="Venue: sim (the embedded simulator).")] = "sim",
+    venue_state: Annotated[
+        Path | None,
+        typer.Option(help="The simulator's state file (as given to `run`).", show_default=False),
+    ] = None,
+    days: Annotated[float, typer.Option(help="The sim world's days (as given to `run`).")] = 30.0,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="The venue is right: adopt its state and lift the accounts' halts.",
+        ),
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Reconcile every account with the venue now (SPEC §R1): exit 0 when all agree or were
+    repaired and none is halted."""
+    from rich.table import Table
+
+    from tailgate.engine.clock import SimClock
+    from tailgate.engine.reconcile_session import reconcile_by_hand
+    from tailgate.engine.sim_session import SimFollowerVenues, build_world
+    from tailgate.store import Store
+    from tailgate.venues.sim import SimVenue
+
+    settings = _settings(config, venue=venue)
+    if settings.venue != "sim":
+        console.print(f"[red]venue '{settings.venue}' is not available yet; use --venue sim[/red]")
+        raise typer.Exit(2)
+    if venue_state is None or not venue_state.exists():
+        console.print(
+            "[red]the simulator keeps an account between runs only in a state file: "
+            "give the --venue-state that `tailgate run` used[/red]"
+        )
+        raise typer.Exit(2)
+    _log_to(settings, None)
+    store = Store.open(settings.resolved_database_url())
+    world = build_world(settings, days)
+    now = [world.config.start_ms]
+    sim = SimVenue(
+        world,
+        lambda: now[0],
+        account_value=settings.paper_starting_balance_usd,
+        state_path=venue_state,
+    )
+    now[0] = max(sim.last_time_ms or 0, int(store.get_state("clock_ms") or 0), now[0])
+    followers = SimFollowerVenues(world, lambda: now[0], store, resume=True, state_path=venue_state)
+    try:
+        results = asyncio.run(
+            reconcile_by_hand(
+                settings,
+                SimClock(now[0], now[0]),
+                sim,
+                store,
+                follower_venue=followers,
+                resume=resume,
+            )
+        )
+    finally:
+        sim.close()
+        followers.close()
+        store.close()
+    table = Table("account", "result", "drifts", "repaired", "halted")
+    for r in results:
+        if r.report is None:
+            table.add_row(r.account, f"[red]not completed: {r.error}[/red]", "-", "-", "-")
+            continue
+        kinds = ", ".join(sorted({d.kind.value for d in r.report.drifts})) or "-"
+        table.add_row(
+            r.account,
+            "agrees" if r.report.clean else "drift",
+            kinds,
+            str(r.report.repaired),
+            "[red]yes[/red]" if r.halted else "no",
+        )
+    console.print(table)
+    if any(r.report is None or r.halted for r in results):
+        raise typer.Exit(1)
+
+
+def _now_ms() -> int:
+    import time
+
+    return time.time_ns() // 1_000_000
+
+
+@followers_app.command("add")
+def followers_add(
+    account: Annotated[str, typer.Argument(help="The follower's account name.")],
+    signer: Annotated[str, typer.Option(help="Address of the key that signs its orders.")],
+    capital: Annotated[float, typer.Option(help="Paper starting balance, USD.")],
+    proxy: Annotated[
+        str | None, typer.Option(help="Wallet its funds move through.", show_default=False)
+    ] = None,
+    max_order_usd: Annotated[float | None, typer.Option(show_default=False)] = None,
+    daily_volume_cap_usd: Annotated[float | None, typer.Option(show_default=False)] = None,
+    daily_loss_cap_usd: Annotated[float | None, typer.Option(show_default=False)] = None,
+    disabled: Annotated[bool, typer.Option(help="Keep it, trade nothing for it.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Add (or change) a follower. Only addresses are stored here, never keys."""
+    from tailgate.domain.followers import Follower
+    from tailgate.store import Store
+
+    try:
+        follower = Follower(
+            account,
+            signer=signer,
+            capital_usd=capital,
+            proxy=proxy,
+            max_order_usd=max_order_usd,
+            daily_volume_cap_usd=daily_volume_cap_usd,
+            daily_loss_cap_usd=daily_loss_cap_usd,
+            enabled=not disabled,
+        )
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    settings = _settings(config)
+    if account == settings.paper_account:
+        console.print(f"[red]{account!r} is the engine's own paper account: pick another[/red]")
+        raise typer.Exit(2)
+    store = Store.open(settings.resolved_database_url())
+    try:
+        store.save_follower(follower, _now_ms())
+    finally:
+        store.close()
+    console.print(f"follower {account} saved ({'disabled' if disabled else 'enabled'})")
+
+
+@followers_app.command("subscribe")
+def followers_subscribe(
+    account: Annotated[str, typer.Argument(help="The follower's account name.")],
+    leader: Annotated[str, typer.Argument(help="Leader address, or '*' for every leader.")],
+    ratio: Annotated[float, typer.Option(help="Share of the leader's notional to copy.")],
+    max_order_usd: Annotated[float | None, typer.Option(show_default=False)] = None,
+    disabled: Annotated[bool, typer.Option(help="Pause this subscription.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Subscribe a follower to a leader: it copies the trades the engine copies of them."""
+    from tailgate.domain.followers import Subscription
+    from tailgate.store import Store, UnknownAccountError
+
+    try:
+        sub = Subscription(account, leader, ratio, max_order_usd, enabled=not disabled)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    store = Store.open(_settings(config).resolved_database_url())
+    try:
+        store.save_subscription(sub, _now_ms())
+    except UnknownAccountError:
+        console.print(f"[red]no follower {account!r}: add it first (tailgate followers add)[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        store.close()
+    console.print(f"{account} follows {leader} at ratio {ratio:g}")
+
+
+@followers_app.command("list")
+def followers_list(config: ConfigOption = None) -> None:
+    """Followers and their subscriptions."""
+    from rich.table import Table
+
+    from tailgate.store import Store
+
+    store = Store.open(_settings(config).resolved_database_url())
+    try:
+        followers, subs = store.load_followers(), store.load_subscriptions()
+    finally:
+        store.close()
+    table = Table("account", "signer", "capital $", "max order $", "enabled", "follows")
+    for f in followers:
+        follows = ", ".join(
+            f"{s.leader} x{s.ratio:g}" + ("" if s.enabled else " (paused)")
+            for s in subs
+            if s.follower == f.account
+        )
+        table.add_row(
+            f.account,
+            f.signer,
+            f"{f.capital_usd:,.0f}",
+            "-" if f.max_order_usd is None else f"{f.max_order_usd:,.0f}",
+            "yes" if f.enabled else "no",
+            follows or "-",
+        )
+    console.print(table)
 
 
 @app.command("config")

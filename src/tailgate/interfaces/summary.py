@@ -81,7 +81,7 @@ def summarize(session: SimSession, marks: dict[str, float]) -> RunSummary:
         archetypes[r.archetype] = archetypes.get(r.archetype, 0) + 1
     positions = store.load_positions(account=engine.portfolio.account)
     orders: dict[str, int] = {}
-    for o in store.load_orders():
+    for o in store.load_orders(account=engine.portfolio.account):
         key = f"{o.purpose.value}:{o.state.value}"
         orders[key] = orders.get(key, 0) + 1
     curve = store.load_equity(engine.portfolio.account)

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from tailgate.domain.followers import Follower, Subscription
 from tailgate.domain.models import LeaderTrade, Trader
 from tailgate.domain.signals import Signal
 from tailgate.store import rows
@@ -208,14 +209,15 @@ class Store:
         close_leader_position: bool = False,
         order: OrderRecord | None = None,
         obligations: Sequence[ObligationRecord] = (),
+        fanout: Sequence[OrderRecord] = (),
     ) -> RecordedTrade:
         """Record a leader trade and everything it caused, in one transaction.
 
         Writes the trade, its fill keys (the durable dedupe), the signal (evaluated at
         `seen_ms`), the deferred-queue entry, the leader-position change and the order intent
-        (linked to the signal) and the obligations it creates (a leader's Close we must
-        mirror) — or nothing at all: when the trade or any of its fills is already recorded,
-        raises `DuplicateTradeError` naming them.
+        (linked to the signal), the followers' intents for it (`fanout`, §E10) and the
+        obligations it creates (a leader's Close we must mirror) — or nothing at all: when the
+        trade or any of its fills is already recorded, raises `DuplicateTradeError` naming them.
         """
         if leader_position is not None and close_leader_position:
             raise ValueError(
@@ -265,6 +267,7 @@ class Store:
                     order_values["signal_id"] = signal_id
                     order_values["leader_trade_id"] = trade_id
                     order_id = conn.execute(sql.insert_order, order_values).scalar_one()
+                fanout_ids = self._insert_orders(conn, fanout, signal_id, trade_id)
                 self._insert_obligations(conn, obligations, None)
         except IntegrityError as exc:
             duplicate = self._explain_trade_conflict(trade, fill_keys, order)
@@ -275,6 +278,7 @@ class Store:
             order.signal_id = signal_id
             order.leader_trade_id = trade_id
             order.id = order_id
+        _set_ids(fanout, fanout_ids, signal_id, trade_id)
         return RecordedTrade(trade_id, signal_id, deferred_id, order_id)
 
     def _explain_trade_conflict(
@@ -342,6 +346,7 @@ class Store:
         evaluated_ms: int,
         order: OrderRecord | None = None,
         leader_position_closed: bool = False,
+        fanout: Sequence[OrderRecord] = (),
     ) -> tuple[int, int | None]:
         """Settle a deferred signal with its re-evaluation, in one transaction.
 
@@ -368,6 +373,8 @@ class Store:
                 order_values["signal_id"] = signal_id
                 order_values["leader_trade_id"] = claimed.leader_trade_id
                 order_id = conn.execute(self._sql.insert_order, order_values).scalar_one()
+            fanout_ids = self._insert_orders(conn, fanout, signal_id, claimed.leader_trade_id)
+        _set_ids(fanout, fanout_ids, signal_id, claimed.leader_trade_id)
         if order is not None:
             order.signal_id = signal_id
             order.leader_trade_id = claimed.leader_trade_id
@@ -502,10 +509,14 @@ class Store:
                 position.id = position_id
         return position_id
 
-    def load_orders(self, states: Collection[OrderState] | None = None) -> list[OrderRecord]:
+    def load_orders(
+        self, states: Collection[OrderState] | None = None, account: str | None = None
+    ) -> list[OrderRecord]:
         query = select(t.orders).order_by(t.orders.c.id)
         if states is not None:
             query = query.where(t.orders.c.state.in_([rows.plain(s) for s in states]))
+        if account is not None:
+            query = query.where(t.orders.c.account == account)
         with self._reader.connect() as conn:
             return [rows.order_record(row) for row in conn.execute(query).mappings()]
 
@@ -571,12 +582,16 @@ class Store:
         with self._writer.begin() as conn:
             self._insert_obligations(conn, obligations, None)
 
-    def open_obligations(self, due_by_ms: int | None = None) -> list[ObligationRecord]:
-        """Open obligations (due by `due_by_ms`, when given), oldest first."""
+    def open_obligations(
+        self, due_by_ms: int | None = None, account: str | None = None
+    ) -> list[ObligationRecord]:
+        """Open obligations (due by `due_by_ms`, of `account`, when given), oldest first."""
         ob = t.obligations
         query = select(ob).where(ob.c.status == ObligationStatus.OPEN.value).order_by(ob.c.id)
         if due_by_ms is not None:
             query = query.where(ob.c.due_ms <= due_by_ms)
+        if account is not None:
+            query = query.where(ob.c.account == account)
         with self._reader.connect() as conn:
             return [rows.obligation_record(row) for row in conn.execute(query).mappings()]
 
@@ -613,6 +628,18 @@ class Store:
         with self._reader.connect() as conn:
             return float(conn.execute(query).scalar_one())
 
+    def traded_notional_by_account(self, since_ms: int) -> dict[str, float]:
+        """`traded_notional` of every account at once (the fan-out's volume caps, §E10)."""
+        f, o = t.fills, t.orders
+        query = (
+            select(o.c.account, func.sum(f.c.price * f.c.size))
+            .select_from(f.join(o, f.c.order_id == o.c.id))
+            .where(f.c.time_ms >= since_ms)
+            .group_by(o.c.account)
+        )
+        with self._reader.connect() as conn:
+            return {account: float(total or 0.0) for account, total in conn.execute(query)}
+
     def record_discrepancies(self, discrepancies: Sequence[DiscrepancyRecord]) -> None:
         if not discrepancies:
             return
@@ -641,6 +668,60 @@ class Store:
             obligation.id = conn.execute(
                 self._sql.insert_obligation, rows.obligation_values(obligation)
             ).scalar_one_or_none()
+
+    # --- followers (SPEC §E10) -----------------------------------------------------------------
+
+    def save_follower(self, follower: Follower, now_ms: int) -> None:
+        """Create or replace a follower; its paper account starts with its capital."""
+        values = {**rows.follower_values(follower), "updated_ms": now_ms}
+        with self._writer.begin() as conn:
+            conn.execute(self._sql.upsert_follower, values)
+            conn.execute(
+                self._sql.create_account,
+                {"account": follower.account, "cash": follower.capital_usd, "updated_ms": now_ms},
+            )
+
+    def save_subscription(self, subscription: Subscription, now_ms: int) -> None:
+        """Create or replace follower ↔ leader; the follower must exist."""
+        values = {**rows.subscription_values(subscription), "updated_ms": now_ms}
+        with self._writer.begin() as conn:
+            exists = select(t.followers.c.account).where(
+                t.followers.c.account == subscription.follower
+            )
+            if conn.execute(exists).first() is None:
+                raise UnknownAccountError(subscription.follower)
+            conn.execute(self._sql.upsert_subscription, values)
+
+    def load_followers(self) -> list[Follower]:
+        query = select(t.followers).order_by(t.followers.c.account)
+        with self._reader.connect() as conn:
+            return [rows.follower(row) for row in conn.execute(query).mappings()]
+
+    def load_subscriptions(self) -> list[Subscription]:
+        sub = t.subscriptions
+        query = select(sub).order_by(sub.c.follower, sub.c.leader)
+        with self._reader.connect() as conn:
+            return [rows.subscription(row) for row in conn.execute(query).mappings()]
+
+    def _insert_orders(
+        self,
+        conn: Connection,
+        orders: Sequence[OrderRecord],
+        signal_id: int | None,
+        leader_trade_id: int | None,
+    ) -> list[int]:
+        """Many intents in one multi-row INSERT … RETURNING, ids in the orders' order."""
+        if not orders:
+            return []
+        values = []
+        for order in orders:
+            v = rows.order_values(order)
+            v["signal_id"], v["leader_trade_id"] = signal_id, leader_trade_id
+            values.append(v)
+        result = conn.execute(
+            t.orders.insert().returning(t.orders.c.id, sort_by_parameter_order=True), values
+        )
+        return [row[0] for row in result]
 
     # --- checkpoints (SPEC §R5) ----------------------------------------------------------------
 
@@ -781,6 +862,13 @@ class Store:
         if cash is None:
             raise UnknownAccountError(account)
         return float(cash)
+
+
+def _set_ids(
+    orders: Sequence[OrderRecord], ids: Sequence[int], signal_id: int, leader_trade_id: int
+) -> None:
+    for order, order_id in zip(orders, ids, strict=True):
+        order.id, order.signal_id, order.leader_trade_id = order_id, signal_id, leader_trade_id
 
 
 def _require_id(record_id: int | None, what: str) -> int:

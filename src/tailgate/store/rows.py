@@ -12,6 +12,7 @@ from dataclasses import fields
 from enum import Enum
 from typing import Any, TypeVar
 
+from tailgate.domain.followers import Follower, Subscription
 from tailgate.domain.models import Action, LeaderTrade, OrderType, Side, Tier, Trader, TraderStyle
 from tailgate.domain.signals import Signal
 from tailgate.store.records import (
@@ -259,3 +260,25 @@ def discrepancy_values(discrepancy: DiscrepancyRecord) -> dict[str, Any]:
 
 def discrepancy_record(row: Row) -> DiscrepancyRecord:
     return DiscrepancyRecord(**dict(row))
+
+
+# --- followers -----------------------------------------------------------------------------------
+
+FOLLOWER_COLUMNS = tuple(f.name for f in fields(Follower))
+SUBSCRIPTION_COLUMNS = tuple(f.name for f in fields(Subscription))
+
+
+def follower_values(follower_: Follower) -> dict[str, Any]:
+    return _values(follower_, FOLLOWER_COLUMNS)
+
+
+def follower(row: Row) -> Follower:
+    return Follower(**{name: row[name] for name in FOLLOWER_COLUMNS})
+
+
+def subscription_values(subscription_: Subscription) -> dict[str, Any]:
+    return _values(subscription_, SUBSCRIPTION_COLUMNS)
+
+
+def subscription(row: Row) -> Subscription:
+    return Subscription(**{name: row[name] for name in SUBSCRIPTION_COLUMNS})

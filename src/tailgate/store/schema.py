@@ -38,6 +38,7 @@ __all__ = [
     "EngineStateRow",
     "EquitySnapshotRow",
     "FillRow",
+    "FollowerRow",
     "LeaderFillSeenRow",
     "LeaderPositionRow",
     "LeaderRow",
@@ -48,6 +49,7 @@ __all__ = [
     "ReconciliationDiscrepancyRow",
     "RejectedFillRow",
     "SignalRow",
+    "SubscriptionRow",
     "metadata",
 ]
 
@@ -352,6 +354,38 @@ class ReconciliationDiscrepancyRow(Base):
     venue: Mapped[str]
     diff_usd: Mapped[float]
     resolution: Mapped[str]
+
+
+# --- followers (SPEC §E10) ---------------------------------------------------------------------
+
+
+class FollowerRow(Base):
+    """A follower account (every `tailgate.domain.followers.Follower` field)."""
+
+    __tablename__ = "followers"
+
+    account: Mapped[str] = mapped_column(primary_key=True)
+    signer: Mapped[str]
+    proxy: Mapped[str | None]
+    capital_usd: Mapped[float]
+    max_order_usd: Mapped[float | None]
+    daily_volume_cap_usd: Mapped[float | None]
+    daily_loss_cap_usd: Mapped[float | None]
+    enabled: Mapped[bool]
+    updated_ms: Mapped[Ms]
+
+
+class SubscriptionRow(Base):
+    """Follower ↔ leader ('*': every leader), with its ratio and cap."""
+
+    __tablename__ = "subscriptions"
+
+    follower: Mapped[str] = mapped_column(ForeignKey("followers.account"), primary_key=True)
+    leader: Mapped[str] = mapped_column(primary_key=True)
+    ratio: Mapped[float]
+    max_order_usd: Mapped[float | None]
+    enabled: Mapped[bool]
+    updated_ms: Mapped[Ms]
 
 
 # --- checkpoints and reporting (SPEC §R5, §B) ------------------------------------------------

@@ -50,6 +50,8 @@ class Tables:
     obligations = _table(schema.ObligationRow)
     discrepancies = _table(schema.ReconciliationDiscrepancyRow)
     equity = _table(schema.EquitySnapshotRow)
+    followers = _table(schema.FollowerRow)
+    subscriptions = _table(schema.SubscriptionRow)
 
 
 _DIALECT_INSERTS: dict[str, Callable[[Table], Any]] = {
@@ -154,6 +156,21 @@ class Statements:
         self.upsert_state = st.on_conflict_do_update(
             index_elements=["key"],
             set_={"value": st.excluded.value, "updated_ms": st.excluded.updated_ms},
+        )
+        # followers (SPEC §E10)
+        fo = insert(t.followers)
+        self.upsert_follower = fo.on_conflict_do_update(
+            index_elements=["account"],
+            set_={c.name: fo.excluded[c.name] for c in t.followers.c if c.name != "account"},
+        )
+        su = insert(t.subscriptions)
+        self.upsert_subscription = su.on_conflict_do_update(
+            index_elements=["follower", "leader"],
+            set_={
+                c.name: su.excluded[c.name]
+                for c in t.subscriptions.c
+                if c.name not in ("follower", "leader")
+            },
         )
         eq = insert(t.equity)
         self.upsert_equity = eq.on_conflict_do_update(
