@@ -200,6 +200,7 @@ def bench_fanout() -> None:
                     leaders=leaders,
                     params=params,
                     now_ms=0,
+                    clock_ms=lambda: 0,
                     follower=f,
                 )
                 for f in followers

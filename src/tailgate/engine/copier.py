@@ -97,7 +97,7 @@ class Copier:
         self._fanout = fanout  # followers (§E10): they copy what the house copies
         # §E7: books and mids for pricing; without an engine-wide cache, one that never reuses
         # (TTL 0) but still lets concurrent requests share a fetch
-        self._quotes = quotes or QuoteCache(market, lambda: 0, 0)
+        self._quotes = quotes if quotes is not None else QuoteCache(market, lambda: 0, 0)
         self._max_leader_fill_age_ms = max_leader_fill_age_ms
         self._deferred: list[tuple[int, int, DeferredRecord]] = [
             (d.due_ms, d.id, d) for d in store.load_pending_deferred()
@@ -145,7 +145,7 @@ class Copier:
             signal = _rejected(trade, ReasonCode.LEADER_BLACKLISTED, trader.blacklist_reason or "")
         else:
             signal = await self._evaluate(trade, trader, now_ms, mids, reentry=False)
-        followers = self._plan_followers(signal, trade, now_ms, mids)
+        followers = await self._plan_followers(signal, trade, now_ms, mids)
         order = await self._plan(signal, trade, now_ms, mids)
         owed: list[ObligationRecord] = []
         if (
@@ -222,7 +222,7 @@ class Copier:
                 )
             else:
                 signal = await self._evaluate(trade, trader, now_ms, mids, reentry=True)
-            followers = self._plan_followers(signal, trade, now_ms, mids)
+            followers = await self._plan_followers(signal, trade, now_ms, mids)
             order = await self._plan(signal, trade, now_ms, mids)
             self._store.resolve_deferred(
                 record.id, signal, evaluated_ms=now_ms, order=order, fanout=followers
@@ -424,16 +424,18 @@ class Copier:
             f"{now_ms - trade.time_ms} ms old, max {self._max_leader_fill_age_ms}"
         )
 
-    def _plan_followers(
+    async def _plan_followers(
         self, signal: Signal, trade: LeaderTrade, now_ms: int, mids: Mapping[str, float]
     ) -> list[OrderRecord]:
         """The followers' intents for an accepted trade — judged before the house's own plan,
         whose refusals (its venue minimum, its guardrails) are the house's alone."""
         if self._fanout is None or not signal.accepted:
             return []
-        return self._fanout.plan(
+        orders = self._fanout.plan(
             trade, signal, now_ms, mids, market_seen_ms=self._guardrails.market_seen_ms
         )
+        await self._fanout.preflight(orders)
+        return orders
 
     def _mirror_targets(self, trade: LeaderTrade) -> list[PositionRecord]:
         """Our open positions that copy the leader's position this exit trade is on."""

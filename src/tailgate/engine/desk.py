@@ -9,7 +9,7 @@ another's account, so one follower's failure stays its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from tailgate.config import Mode, Settings
@@ -17,9 +17,11 @@ from tailgate.domain.followers import Follower
 from tailgate.domain.guardrails import GuardrailLimits
 from tailgate.domain.models import Market
 from tailgate.domain.params import CopyParams
+from tailgate.engine.balances import BalanceCache
 from tailgate.engine.execution import OrderExecutor
 from tailgate.engine.guardrails import Guardrails
 from tailgate.engine.leaders import LeaderBook
+from tailgate.engine.locks import NonceSource, ScopedLocks
 from tailgate.engine.obligations import ObligationKeeper, RetryPolicy
 from tailgate.engine.portfolio import Portfolio
 from tailgate.engine.positions import PositionManager
@@ -67,8 +69,11 @@ async def open_desk(
     leaders: LeaderBook,
     params: CopyParams,
     now_ms: int,
+    clock_ms: Callable[[], int],
     live_armed: bool = False,
     follower: Follower | None = None,
+    locks: ScopedLocks | None = None,
+    nonces: NonceSource | None = None,
 ) -> Desk:
     """Build the desk of `account` from the store (its cash, open positions, resting stops),
     settling first its intents a previous run left non-final by asking the venue (never by
@@ -78,7 +83,11 @@ async def open_desk(
     portfolio = Portfolio(
         account, cash, store.load_positions(status=PositionStatus.OPEN, account=account)
     )
-    executor = OrderExecutor(gateway, store, markets, portfolio, params)
+    executor = OrderExecutor(
+        gateway, store, markets, portfolio, params, signer=signer, locks=locks, nonces=nonces
+    )
+    if venue_account is not None:  # §E8: entries checked against the account's margin
+        executor.balances = BalanceCache(venue_account, clock_ms, int(s.balance_ttl_sec * 1000))
     unfinished = len(store.load_orders([OrderState.SUBMITTED, OrderState.UNKNOWN], account=account))
     fresh_entries = await executor.resolve_open_orders(now_ms, int(s.pending_ttl_sec * 1000))
     positions = PositionManager(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from tailgate.domain.models import LeaderTrade, Market, OrderType, Side
 from tailgate.domain.orders import IllegalTransition, advance
@@ -26,6 +27,7 @@ from tailgate.domain.reasons import ReasonCode
 from tailgate.domain.signals import Signal
 from tailgate.domain.stops import CloseReason, compute_stop_price, compute_trailing_stop_initial
 from tailgate.engine.balances import BalanceCache, preflight
+from tailgate.engine.locks import NonceSource, ScopedLocks
 from tailgate.engine.portfolio import Portfolio
 from tailgate.logs import get_logger
 from tailgate.store import Store
@@ -99,9 +101,17 @@ class OrderExecutor:
         *,
         margin_leverage: float = ENTRY_MARGIN_LEVERAGE,
         reserve_fraction: float = BALANCE_RESERVE_FRACTION,
+        signer: str | None = None,
+        locks: ScopedLocks | None = None,
+        nonces: NonceSource | None = None,
     ) -> None:
         self._params = params
         self._gateway = gateway
+        # §E6: the account's orders are signed by `signer`, one action at a time per signer
+        # (shared `locks` across desks), each with the signer's next nonce
+        self.signer = signer or portfolio.account
+        self._locks = locks if locks is not None else ScopedLocks()  # (empty is falsy)
+        self._nonces = nonces
         # §E8 preflight of entries; None: no account state to check them against. Public, like
         # `on_obligation`: the composition root may attach it once the account is known
         self.balances = balances
@@ -257,7 +267,8 @@ class OrderExecutor:
 
     async def cancel(self, order: OrderRecord, now_ms: int) -> OrderRecord:
         """Cancel a resting order; if the venue says it is no longer resting, settle it."""
-        cancelled = await self._gateway.cancel_order(order.client_order_id)
+        async with self._locks.hold("signer", self.signer):
+            cancelled = await self._gateway.cancel_order(order.client_order_id)
         result = await self._gateway.order_by_client_id(order.client_order_id)
         if result is not None:
             self._apply_result(order, result, now_ms, None)
@@ -305,7 +316,10 @@ class OrderExecutor:
         )
         self.in_flight[order.client_order_id] = order.coin
         try:
-            result = await self._gateway.place_order(request)
+            async with self._locks.hold("signer", self.signer):  # signed and sent alone
+                if self._nonces is not None:
+                    request = replace(request, nonce=self._nonces.next(self.signer))
+                result = await self._gateway.place_order(request)
         except Exception as exc:  # ambiguous: the venue may or may not have it
             self.in_flight.pop(order.client_order_id, None)
             order.state = advance(order.state, OrderState.UNKNOWN)

@@ -153,6 +153,25 @@ class Fanout:
         self.planned += len(orders)
         return orders
 
+    async def preflight(self, orders: Sequence[OrderRecord]) -> None:
+        """§E8 for each planned follower entry whose desk knows its account: one that does
+        not fit the follower's free margin becomes SKIPPED INSUFFICIENT_BALANCE. Checked
+        all at once (each desk's balance cache is single-flight and TTL-bounded)."""
+        pending = [
+            o
+            for o in orders
+            if o.state is OrderState.PENDING and self.desks[o.account].executor.balances
+        ]
+        if not pending:
+            return
+        reasons = await asyncio.gather(
+            *(self.desks[o.account].executor.preflight(o) for o in pending)
+        )
+        for order, reason in zip(pending, reasons, strict=True):
+            if reason is not None:
+                order.state, order.reason = OrderState.SKIPPED, reason.value
+                self.skipped += 1
+
     async def execute(self, orders: Sequence[OrderRecord], now_ms: int) -> None:
         """Send every written PENDING intent, each through its own desk, all at once."""
         await self._each(

@@ -90,6 +90,10 @@ class NonceSource:
         self.issued += 1
         return nonce
 
+    def snapshot(self) -> dict[str, int]:
+        """Every signer's last nonce, to checkpoint (a restart's `floors`)."""
+        return dict(self._last)
+
     def last(self, signer: str) -> int | None:
         """The highest nonce issued (or floored) for `signer`, for persisting."""
         return self._last.get(signer)

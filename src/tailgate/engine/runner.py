@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from tailgate.config import Settings
 from tailgate.domain.followers import Follower
 from tailgate.domain.models import Market
-from tailgate.engine.balances import BalanceCache
 from tailgate.engine.clock import Clock
 from tailgate.engine.copier import Copier
 from tailgate.engine.desk import Desk, open_desk
@@ -25,6 +24,7 @@ from tailgate.engine.fanout import Fanout
 from tailgate.engine.guardrails import Guardrails, halted_key
 from tailgate.engine.ingestion import LeaderTradeIngestor
 from tailgate.engine.leaders import LeaderBook
+from tailgate.engine.locks import NonceSource, ScopedLocks
 from tailgate.engine.obligations import ObligationKeeper
 from tailgate.engine.portfolio import Portfolio
 from tailgate.engine.positions import PositionManager
@@ -42,6 +42,7 @@ Observer = tuple[int, Callable[[int], None]]
 FollowerVenue = Callable[[Follower], tuple[OrderGateway, AccountState | None]]
 """A follower's own order gateway and account at the venue (its signer's)."""
 EQUITY_SNAPSHOT_INTERVAL_MS = 3_600_000
+NONCES_KEY = "nonces"  # checkpoint: the last nonce of each signer
 MAX_CONSECUTIVE_FAILURES = 5  # a loop failing this often in a row stops the engine (fail closed)
 
 
@@ -86,6 +87,10 @@ class Engine:
         # followers' own gateways and accounts at the venue (§E10); None: no followers traded
         self._follower_venue = follower_venue
         self.stats = EngineStats()
+        # §E6: one lock per signer across every desk; nonces per signer, continued from the
+        # last checkpoint so a restart never reuses one
+        self.locks = ScopedLocks()
+        self.nonces = NonceSource(clock.now_ms, store.get_state(NONCES_KEY) or {})
         self._last_equity_ms: int | None = None
         self._marks: dict[str, float] = {}
         # built in start(): they need the venue's markets
@@ -110,9 +115,6 @@ class Engine:
         s = self.settings
         markets = await self.open_desks(now)
         house = self.house
-        if self._account is not None:  # §E8: the house's entries are checked against its margin
-            ttl_ms = int(s.balance_ttl_sec * 1000)
-            self.executor.balances = BalanceCache(self._account, self.clock.now_ms, ttl_ms)
         self.quotes = QuoteCache(self._market, self.clock.now_ms, int(s.quote_ttl_sec * 1000))
         self.fanout = Fanout(self.store, self.followers, self.store.load_subscriptions(), markets)
         ingestor = LeaderTradeIngestor(self._feed, self.store, markets)
@@ -214,8 +216,11 @@ class Engine:
             leaders=self.leaders,
             params=self.params,
             now_ms=now,
+            clock_ms=self.clock.now_ms,
             live_armed=self.live_armed,
             follower=follower,
+            locks=self.locks,
+            nonces=self.nonces,
         )
 
     async def _open_follower_desks(self, markets: Mapping[str, Market], now: int) -> list[Desk]:
@@ -364,6 +369,7 @@ class Engine:
         self._ingestor.checkpoint(now)
         for desk in self.desks:
             desk.positions.flush(now)
+        self.store.set_state(NONCES_KEY, self.nonces.snapshot(), now)
         self.store.set_state("clock_ms", now, now)
 
     async def _sweep(self, now: int) -> None:

@@ -83,6 +83,7 @@ class OrderRequest:
     order_type: OrderType = OrderType.MARKET
     reduce_only: bool = False
     trigger_price: float | None = None  # set: a stop-market trigger order that rests
+    nonce: int | None = None  # the signer's, strictly increasing (§E6); None: the venue needs none
 
 
 @dataclass(frozen=True, slots=True)
