@@ -57,6 +57,7 @@ from pathlib import Path
 from unittest import mock
 
 from tailgate.config import Settings, load_settings
+from tailgate.domain.followers import ALL_LEADERS, Follower, Subscription
 from tailgate.domain.models import MS_PER_HOUR, Side, Tier
 from tailgate.engine.ingestion import POLL_LOOKBACK_MS
 from tailgate.engine.sim_session import build_world
@@ -115,6 +116,12 @@ class ChaosConfig:
     settings: Mapping[str, str] = field(default_factory=lambda: dict(BUSY_SETTINGS))
     life_timeout_s: float = 300.0
     log_level: str = "INFO"
+    # followers copying every leader (§E10): their venues are files beside the house's, and
+    # every invariant below holds for each of them as for the house
+    followers: tuple[Follower, ...] = (
+        Follower("follower-1", signer="0xf011", capital_usd=50_000, max_order_usd=5_000),
+    )
+    follower_ratio: float = 0.02
 
 
 @dataclass(slots=True)
@@ -209,6 +216,14 @@ def run_chaos(config: ChaosConfig) -> ChaosResult:
     start_ms = world.config.start_ms
     result = runner.result = ChaosResult(config, start_ms, start_ms + span_ms)
     rng = random.Random(config.seed)
+    if config.followers:
+        store = Store.open(f"sqlite:///{engine_db}")  # creates the schema, as a life would
+        for follower in config.followers:
+            store.save_follower(follower, start_ms)
+            store.save_subscription(
+                Subscription(follower.account, ALL_LEADERS, config.follower_ratio), start_ms
+            )
+        store.close()
 
     while result.kills < config.kills:
         now_ms = _venue_time(world, venue_db, settings) or start_ms
@@ -483,22 +498,36 @@ def _check(
     result: ChaosResult, world: SimWorld, engine_db: Path, venue_db: Path, settings: Settings
 ) -> None:
     """Invariants (a)-(d) on the final store and a copy of the venue's file."""
-    copy = venue_db.with_name("venue-checked.db")  # the evidence stays as the engine left it
-    with sqlite3.connect(venue_db) as src, sqlite3.connect(copy) as dst:
-        src.backup(dst)
-    venue = _open_venue(world, copy, settings, now_ms=result.until_ms)
     store = Store.open(f"sqlite:///{engine_db}", migrate=False)
+    accounts = [(settings.paper_account, venue_db)] + [
+        (f.account, venue_db.with_name(f"{venue_db.stem}.{f.account}{venue_db.suffix}"))
+        for f in result.config.followers
+    ]
     try:
-        _check_orders(result, venue, store)
         _check_leader_fills(result, world, store, settings)
-        _check_positions(result, venue, store)
+        _check_fanout(result, store, settings.paper_account)
+        for account, path in accounts:
+            if not path.exists():
+                result.violations.append(f"{account}: its venue file {path.name} was never made")
+                continue
+            copy = path.with_name(f"{path.stem}-checked.db")  # the evidence stays as it was
+            with sqlite3.connect(path) as src, sqlite3.connect(copy) as dst:
+                src.backup(dst)
+            venue = _open_venue(world, copy, settings, now_ms=result.until_ms)
+            try:
+                tag = "" if account == settings.paper_account else f"{account}:"
+                _check_orders(result, venue, store, account, tag)
+                _check_positions(result, venue, store, account, tag)
+            finally:
+                venue.close()
     finally:
         store.close()
-        venue.close()
 
 
-def _check_orders(result: ChaosResult, venue: SimVenue, store: Store) -> None:
-    bad = result.violations
+def _check_orders(
+    result: ChaosResult, venue: SimVenue, store: Store, account: str, tag: str
+) -> None:
+    bad = _Prefixed(result.violations, account)
     submissions = venue.submissions()
     sent = Counter(s.client_order_id for s in submissions)
     for cid, n in sorted(sent.items()):
@@ -508,10 +537,10 @@ def _check_orders(result: ChaosResult, venue: SimVenue, store: Store) -> None:
                 f"(a) client order id {cid} sent {n} times, at "
                 + ", ".join(f"{t} ({result.life_at(t)})" for t in times)
             )
-    orders = store.load_orders()
+    orders = store.load_orders(account=account)
     by_id = {o.id: o for o in orders}
     by_cid = {o.client_order_id: o for o in orders}
-    fills = {f.fill_id: f for f in store.load_fills()}
+    fills = {f.fill_id: f for f in store.load_fills() if f.order_id in by_id}
     venue_fills = venue.venue_fills()
     for vf in venue_fills:
         ours = fills.get(vf.fill_id)
@@ -552,13 +581,14 @@ def _check_orders(result: ChaosResult, venue: SimVenue, store: Store) -> None:
         if n > 1:
             bad.append(f"(c) leader trade #{trade_id} has {n} entry orders")
     purposes = Counter(f"{o.purpose.value}:{o.state.value}" for o in orders)
-    result.counts.update(
-        orders=len(orders),
+    counts = {
+        "orders": len(orders),
         **{k.replace(":", "_"): v for k, v in sorted(purposes.items())},
-        venue_submissions=len(submissions),
-        venue_fills=len(venue_fills),
-        fill_rows=len(fills),
-    )
+        "venue_submissions": len(submissions),
+        "venue_fills": len(venue_fills),
+        "fill_rows": len(fills),
+    }
+    result.counts.update({tag + k: v for k, v in counts.items()})
 
 
 def _check_leader_fills(
@@ -604,16 +634,37 @@ def _check_leader_fills(
     )
 
 
-def _check_positions(result: ChaosResult, venue: SimVenue, store: Store) -> None:
-    bad = result.violations
-    positions = store.load_positions(status=PositionStatus.OPEN)
+def _check_fanout(result: ChaosResult, store: Store, house: str) -> None:
+    """Every trade the house copied (an entry intent, whatever became of it) fanned out to
+    every follower: the intents are written in one transaction, a kill cannot split them."""
+    entries: dict[str, set[int]] = defaultdict(set)
+    for o in store.load_orders():
+        if o.purpose is OrderPurpose.ENTRY and o.leader_trade_id is not None:
+            entries[o.account].add(o.leader_trade_id)
+    for follower in result.config.followers:
+        lost = entries[house] - entries[follower.account]
+        if lost:
+            result.violations.append(
+                f"(c) {len(lost)} trades the house copied have no intent of "
+                f"{follower.account}: {sorted(lost)[:5]}"
+            )
+    result.counts.update(
+        {f"{f.account}:entries": len(entries[f.account]) for f in result.config.followers}
+    )
+
+
+def _check_positions(
+    result: ChaosResult, venue: SimVenue, store: Store, account: str, tag: str
+) -> None:
+    bad = _Prefixed(result.violations, account)
+    positions = store.load_positions(status=PositionStatus.OPEN, account=account)
     made = len(venue.venue_fills())
     resting = {o.client_order_id: o for o in asyncio.run(venue.open_orders())}
     snapshot = asyncio.run(venue.account_snapshot())
     if len(venue.venue_fills()) != made:  # the settle life saw the venue at the end already
         bad.append("(d) the venue filled stops at the end that the last start did not see")
     stops: dict[int, list[OrderRecord]] = defaultdict(list)
-    for o in store.load_orders([OrderState.SUBMITTED]):
+    for o in store.load_orders([OrderState.SUBMITTED], account=account):
         if o.purpose is OrderPurpose.STOP and o.position_id is not None:
             stops[o.position_id].append(o)
     submitted = {o.client_order_id for mine in stops.values() for o in mine}
@@ -643,8 +694,21 @@ def _check_positions(result: ChaosResult, venue: SimVenue, store: Store) -> None
         ours, theirs = net.get(coin, 0.0), holdings.get(coin, 0.0)
         if abs(ours - theirs) > 1e-9 * max(1.0, abs(theirs)):
             bad.append(f"(b) {coin}: store positions net {ours:g}, venue position {theirs:g}")
-    result.counts.update(
-        open_positions=len(positions),
-        closed_positions=len(store.load_positions(status=PositionStatus.CLOSED)),
-        resting_stops=len(resting),
-    )
+    closed = store.load_positions(status=PositionStatus.CLOSED, account=account)
+    counts = {
+        "open_positions": len(positions),
+        "closed_positions": len(closed),
+        "resting_stops": len(resting),
+    }
+    result.counts.update({tag + k: v for k, v in counts.items()})
+
+
+class _Prefixed:
+    """A violation list that names the account each violation is about."""
+
+    def __init__(self, found: list[str], account: str) -> None:
+        self._found = found
+        self._account = account
+
+    def append(self, violation: str) -> None:
+        self._found.append(f"[{self._account}] {violation}")

@@ -37,6 +37,8 @@ def test_fifty_sigkills_lose_and_repeat_nothing(tmp_path: Path) -> None:
     assert result.counts["venue_fills"] >= 100, result.summary()
     assert result.counts["stop_filled"] >= 1, result.summary()
     assert result.counts["leader_fills_verified"] >= 1000, result.summary()
+    # ... and the follower traded alongside, through the same kills
+    assert result.counts["follower-1:venue_fills"] >= 50, result.summary()
 
 
 def test_a_restart_after_a_kill_resumes_at_the_venues_time_and_keeps_the_absolute_end(
