@@ -1,13 +1,25 @@
-"""Fixtures for every test folder: the shared real-data folder (skipped cleanly without it)."""
+"""Fixtures for every test folder: the shared real-data folder (skipped cleanly without it).
+
+Property tests are derandomized (a fixed seed per test, no example database): the suite must
+pass or fail the same way on every run. `TAILGATE_HYPOTHESIS=explore` searches afresh.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.shared_data import data_dir
+
+settings.register_profile("deterministic", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(
+    "explore" if os.environ.get("TAILGATE_HYPOTHESIS") == "explore" else "deterministic"
+)
 
 
 @pytest.fixture(scope="session")

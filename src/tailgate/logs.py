@@ -29,6 +29,17 @@ def redact_secrets(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any
     return event_dict
 
 
+class _CurrentStderr:
+    """Whatever `sys.stderr` is when a line is written — not the object it was at configure
+    time, which a test runner or a daemonising parent may have closed since."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(
     level: str = "INFO", fmt: str = "json", file: Path | None = None, stream: TextIO | None = None
 ) -> None:
@@ -37,7 +48,7 @@ def configure_logging(
         file.parent.mkdir(parents=True, exist_ok=True)
         out: TextIO = file.open("a", encoding="utf-8")
     else:
-        out = stream or sys.stderr
+        out = stream or _CurrentStderr()
     renderer: Any = (
         structlog.processors.JSONRenderer(sort_keys=False)
         if fmt == "json"
