@@ -184,7 +184,11 @@ def test_user_fills_match_the_venue_parser(real_file: Callable[[str], Path]) -> 
 
 
 def test_liquidation_fill_keeps_the_venue_flag(real_file: Callable[[str], Path]) -> None:
+    """Flagged for the wallet the venue liquidated, not for its counterparty."""
     message = json.loads(real_file(LIQUIDATION_WS).read_text())
-    fills, report = read_user_fills(message["data"]["fills"], SDK_WALLET)
+    liquidated = message["data"]["fills"][0]["liquidation"]["liquidatedUser"]
+    counterparty, _ = read_user_fills(message["data"]["fills"], SDK_WALLET)
+    assert not counterparty[0].liquidation
+    fills, report = read_user_fills(message["data"]["fills"], liquidated)
     assert report.rows_imported == 1 and fills[0].liquidation
     assert fills[0].fill_id == "745210434703679"

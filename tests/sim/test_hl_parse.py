@@ -85,8 +85,14 @@ def test_real_user_fills_by_time_parse(cassette: Callable) -> None:
 
 @pytest.mark.realdata
 def test_real_liquidation_fill_is_flagged_and_uses_tid(nautilus_fixture: Callable) -> None:
+    """The venue puts the `liquidation` object on both sides of a liquidation: it is the
+    leader's liquidation only when `liquidatedUser` is the leader (a leader who merely traded
+    against someone else's liquidation must not be closed and blacklisted)."""
     raw = nautilus_fixture("ws_user_fill_liquidation.json")
-    fill = parse_user_fill(raw["data"]["fills"][0], LEADER)  # type: ignore[index]
+    payload = raw["data"]["fills"][0]  # type: ignore[index]
+    liquidated = payload["liquidation"]["liquidatedUser"]
+    assert parse_user_fill(payload, LEADER).liquidation is False
+    fill = parse_user_fill(payload, liquidated)
     assert fill.liquidation is True
     assert fill.fill_id == "745210434703679"
     assert fill.fee == 0.009997 and fill.is_buy is False
