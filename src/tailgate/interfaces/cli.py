@@ -37,6 +37,8 @@ followers_app = typer.Typer(
     help="Follower accounts that copy what the engine copies (SPEC §E10).", no_args_is_help=True
 )
 app.add_typer(followers_app, name="followers")
+sim_app = typer.Typer(help="The simulator as a network service.", no_args_is_help=True)
+app.add_typer(sim_app, name="sim")
 # Piped output (CI logs, files) gets a fixed width rather than rich's 80-column fallback.
 console = Console(width=None if sys.stdout.isatty() else 140)
 
@@ -455,6 +457,73 @@ def reconcile(
     console.print(table)
     if any(r.report is None or r.halted for r in results):
         raise typer.Exit(1)
+
+
+@sim_app.command("serve")
+def sim_serve(
+    venue: Annotated[str, typer.Option(help="Protocol to speak: hyperliquid.")] = "hyperliquid",
+    port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1 (0: any free one).")] = 8089,
+    days: Annotated[float, typer.Option(help="Simulated days to generate.")] = 30.0,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1.0,
+    account: Annotated[
+        list[str] | None,
+        typer.Option(help="A trading account ADDRESS or ADDRESS:AGENT (repeatable)."),
+    ] = None,
+    faults: Annotated[
+        float, typer.Option(help="Share of requests and messages made faulty (0-1).")
+    ] = 0.0,
+    testnet: Annotated[bool, typer.Option(help="Verify signatures as testnet.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Serve the simulator through a Hyperliquid-compatible `/info`, `/exchange` (signatures
+    verified like the venue) and WebSocket on 127.0.0.1, with optional fault injection."""
+    from tailgate.engine.sim_session import build_world
+    from tailgate.venues.hyperliquid.emulator import (
+        EmulatedVenue,
+        EmulatorClock,
+        FaultPlan,
+        serve,
+    )
+    from tailgate.venues.hyperliquid.signing import Network, recover_signer
+
+    if venue != "hyperliquid":
+        console.print(f"[red]the emulator speaks hyperliquid only, not {venue!r}[/red]")
+        raise typer.Exit(2)
+    if not 0.0 <= faults <= 1.0:
+        console.print("[red]--faults is a share between 0 and 1[/red]")
+        raise typer.Exit(2)
+    settings = _settings(config)
+    _log_to(settings, None)
+    world = build_world(settings, days)
+    clock = EmulatorClock(world.config.start_ms, speed)
+    network = Network.TESTNET if testnet else Network.MAINNET
+    emulated = EmulatedVenue(
+        world,
+        clock.now_ms,
+        verify=lambda body: recover_signer(body, network=network),
+        starting_balance_usd=settings.paper_starting_balance_usd,
+    )
+    for spec in account or []:
+        master, _, agent = spec.partition(":")
+        emulated.register(master, agent or None)
+
+    async def main() -> None:
+        runner, bound = await serve(
+            emulated, FaultPlan.uniform(faults) if faults else None, port=port
+        )
+        console.print(
+            f"emulated hyperliquid on http://127.0.0.1:{bound} (ws: /ws), world time "
+            f"{world.config.start_ms} x{speed:g}; Ctrl-C stops it"
+        )
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        console.print("emulator stopped")
 
 
 def _now_ms() -> int:
