@@ -40,6 +40,10 @@ class ExchangeError(Exception):
 class _Account:
     venue: SimVenue
     oids: dict[str, int] = field(default_factory=dict)  # cloid → venue order id
+    requests: dict[str, OrderRequest] = field(default_factory=dict)  # cloid → as placed
+    placed_ms: dict[str, int] = field(default_factory=dict)
+    fills: list[dict[str, Any]] = field(default_factory=list)  # our userFills, oldest first
+    fill_ids: set[str] = field(default_factory=set)
 
 
 class EmulatedVenue:
@@ -59,6 +63,7 @@ class EmulatedVenue:
         self._agents: dict[str, str] = {}  # agent address → master account
         self._assets = [m.coin for m in world.markets]  # meta's universe order = asset index
         self._next_oid = 1
+        self._tid = 10**12
         self._lock = asyncio.Lock()  # one action at a time, like the venue's sequencer
         self.actions = 0
         self.refused = 0
@@ -102,6 +107,9 @@ class EmulatedVenue:
                 return await self._our_state(account.venue, now)
             return payloads.clearinghouse_state(world, world.ledger(user), now)
         if kind in ("userFills", "userFillsByTime"):
+            account = self._accounts.get(_text(body, "user").lower())
+            if account is not None:
+                return self._our_fills(account, body, kind, now)
             return self._user_fills(body, kind, now)
         if kind == "portfolio":
             user = _text(body, "user").lower()
@@ -132,6 +140,59 @@ class EmulatedVenue:
         end = _int(body, "endTime") if body.get("endTime") is not None else now
         i0, i1 = ledger.fill_range(start, min(end, now) + 1)
         return payloads.user_fills(self.world, ledger, i0, min(i1, i0 + FILLS_PAGE))
+
+    def _sync_fills(self, account: _Account) -> None:
+        """Our fills as the venue reports them: every fill of every order (stops that fired
+        included), each with its order's oid and a venue trade id."""
+        for cid, result in account.venue.orders.answers.items():
+            request = account.requests.get(cid)
+            if request is None:
+                continue
+            for f in result.fills:
+                if f.fill_id in account.fill_ids:
+                    continue
+                account.fill_ids.add(f.fill_id)
+                account.fills.append(
+                    {
+                        "coin": request.coin,
+                        "px": payloads.num(f.price),
+                        "sz": payloads.num(f.size),
+                        "side": "B" if request.is_buy else "A",
+                        "time": f.time_ms,
+                        "startPosition": "0.0",
+                        "dir": "Buy" if request.is_buy else "Sell",
+                        "closedPnl": "0.0",
+                        "hash": "0x" + f"{len(account.fills) + 1:064x}",
+                        "oid": self._oid(account, cid),
+                        "crossed": True,
+                        "fee": f"{f.fee:.6f}",
+                        "tid": self._next_tid(),
+                        "feeToken": "USDC",
+                        "cloid": cid,
+                    }
+                )
+        account.fills.sort(key=lambda x: (x["time"], x["tid"]))
+
+    def _our_fills(
+        self, account: _Account, body: Mapping[str, Any], kind: str, now: int
+    ) -> list[dict[str, Any]]:
+        self._sync_fills(account)
+        if kind == "userFills":
+            return account.fills[-FILLS_PAGE:][::-1]
+        start = _int(body, "startTime")
+        end = _int(body, "endTime") if body.get("endTime") is not None else now
+        return [f for f in account.fills if start <= f["time"] <= end][:FILLS_PAGE]
+
+    def _next_tid(self) -> int:
+        self._tid += 1
+        return self._tid
+
+    def _oid(self, account: _Account, cid: str) -> int:
+        oid = account.oids.get(cid)
+        if oid is None:
+            oid = account.oids[cid] = self._next_oid
+            self._next_oid += 1
+        return oid
 
     async def _our_state(self, venue: SimVenue, now: int) -> dict[str, Any]:
         snapshot = await venue.account_snapshot()
@@ -191,21 +252,31 @@ class EmulatedVenue:
             return {"status": "unknownOid"}
         cloid = ref if isinstance(ref, str) else _cloid_of(account, ref)
         result = None if cloid is None else await account.venue.order_by_client_id(cloid)
-        if result is None or cloid is None:
+        request = None if cloid is None else account.requests.get(cloid)
+        if result is None or cloid is None or request is None:
             return {"status": "unknownOid"}
+        status = _STATUS_NAMES[result.status]
+        if result.status is OrderStatus.FILLED and request.trigger_price is not None:
+            status = "triggered" if result.filled_size <= 0 else "filled"
+        remaining = max(request.size - result.filled_size, 0.0)  # sz: what never filled
+        order: dict[str, Any] = {
+            "coin": request.coin,
+            "side": "B" if request.is_buy else "A",
+            "limitPx": payloads.num(request.limit_price),
+            "sz": payloads.num(remaining),
+            "oid": self._oid(account, cloid),
+            "timestamp": account.placed_ms.get(cloid, self.now_ms()),
+            "origSz": payloads.num(request.size),
+            "cloid": cloid,
+            "reduceOnly": request.reduce_only,
+            "orderType": "Stop Market" if request.trigger_price is not None else "Limit",
+            "isTrigger": request.trigger_price is not None,
+            "triggerPx": payloads.num(request.trigger_price or 0.0),
+            "tif": None if request.trigger_price is not None else "Ioc",
+        }
         return {
             "status": "order",
-            "order": {
-                "order": {
-                    "cloid": cloid,
-                    "oid": account.oids.get(cloid, 0),
-                    "sz": payloads.num(0.0),
-                    "origSz": payloads.num(result.filled_size),
-                    "avgPx": payloads.num(result.avg_price),
-                },
-                "status": _STATUS_NAMES[result.status],
-                "statusTimestamp": self.now_ms(),
-            },
+            "order": {"order": order, "status": status, "statusTimestamp": self.now_ms()},
         }
 
     def _candles(self, body: Mapping[str, Any], now: int) -> list[dict[str, Any]]:
@@ -281,12 +352,10 @@ class EmulatedVenue:
             except (ValueError, KeyError, TypeError, IndexError) as exc:
                 statuses.append({"error": f"Invalid order: {exc}"})
                 continue
+            account.requests.setdefault(request.client_order_id, request)
+            account.placed_ms.setdefault(request.client_order_id, self.now_ms())
             result = await account.venue.place_order(request)
-            oid = account.oids.get(request.client_order_id)
-            if oid is None:
-                oid = account.oids[request.client_order_id] = self._next_oid
-                self._next_oid += 1
-            statuses.append(_order_status(result, oid))
+            statuses.append(_order_status(result, self._oid(account, request.client_order_id)))
         return {"status": "ok", "response": {"type": "order", "data": {"statuses": statuses}}}
 
     async def _cancels(self, account: _Account, action: Mapping[str, Any]) -> dict[str, Any]:
@@ -331,7 +400,7 @@ _NOT_CANCELLED = "Order was never placed, already canceled, or filled."
 _STATUS_NAMES = {
     OrderStatus.FILLED: "filled",
     OrderStatus.PARTIAL: "canceled",  # IOC: the rest was cancelled
-    OrderStatus.REJECTED: "rejected",
+    OrderStatus.REJECTED: "rejected",  # the venue's word for a refused order
     OrderStatus.OPEN: "open",
     OrderStatus.CANCELLED: "canceled",
 }
