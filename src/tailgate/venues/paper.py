@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from tailgate.domain.models import Market, Side
+from tailgate.domain.models import Market, OrderBook, Side
 from tailgate.domain.precision import round_price
 from tailgate.domain.reasons import ReasonCode
 from tailgate.venues.hyperliquid.constants import MIN_ORDER_NOTIONAL_USD, TAKER_FEE_RATE
@@ -25,7 +25,15 @@ from tailgate.venues.protocols import (
     VenuePosition,
 )
 
-__all__ = ["Holding", "PaperAccount", "PaperOrders", "reject", "validate_order"]
+__all__ = [
+    "Holding",
+    "PaperAccount",
+    "PaperOrders",
+    "execute_ioc",
+    "reject",
+    "take_liquidity",
+    "validate_order",
+]
 
 
 @dataclass(slots=True)
@@ -198,3 +206,70 @@ def validate_order(order: OrderRequest, market: Market, price: float) -> OrderRe
             f"order value {size * price:.2f} below the ${MIN_ORDER_NOTIONAL_USD:.0f} minimum",
         )
     return None
+
+
+def take_liquidity(
+    book: OrderBook, is_buy: bool, size: float, limit_price: float
+) -> list[tuple[float, float]]:
+    """(price, size) taken per level by an IOC order, best level first, never beyond the limit."""
+    taken: list[tuple[float, float]] = []
+    remaining = size
+    tolerance = size * 1e-12
+    for level in book.asks if is_buy else book.bids:
+        if remaining <= tolerance:
+            break
+        if (level.price > limit_price) if is_buy else (level.price < limit_price):
+            break
+        qty = min(remaining, level.size)
+        taken.append((level.price, qty))
+        remaining -= qty
+    return taken
+
+
+def execute_ioc(
+    order: OrderRequest,
+    market: Market,
+    book: OrderBook,
+    account: PaperAccount,
+    venue_id: str,
+    now_ms: int,
+) -> OrderResult:
+    """An IOC order against `book` for our paper `account`: the venue's checks, a reduce-only
+    order clipped to the position, one fill per level taken up to the limit."""
+    rejected = validate_order(order, market, order.limit_price)
+    if rejected is not None:
+        return rejected
+    size = order.size
+    if order.reduce_only:
+        size = account.reducible(order.coin, order.is_buy, size, market)
+        if size <= 0:
+            return reject(
+                order, ReasonCode.ORDER_REJECTED, "reduce-only order would increase position"
+            )
+    fills: list[VenueFill] = []
+    for i, (price, qty) in enumerate(take_liquidity(book, order.is_buy, size, order.limit_price)):
+        qty = round(qty, market.sz_decimals)
+        if qty <= 0:
+            continue
+        fee = account.fee(qty, price)
+        fills.append(VenueFill(f"{venue_id}-{i}", price, qty, fee, now_ms))
+        account.book_fill(order.coin, order.is_buy, qty, price, fee, market.sz_decimals)
+    filled = round(sum(f.size for f in fills), market.sz_decimals)
+    if filled <= 0:
+        return OrderResult(
+            order.client_order_id,
+            OrderStatus.CANCELLED,
+            venue_order_id=venue_id,
+            reason=ReasonCode.ORDER_NOT_FILLED.value,
+        )
+    complete = filled >= round(size, market.sz_decimals)
+    return OrderResult(
+        client_order_id=order.client_order_id,
+        status=OrderStatus.FILLED if complete else OrderStatus.PARTIAL,
+        filled_size=filled,
+        avg_price=sum(f.price * f.size for f in fills) / filled,
+        fee=sum(f.fee for f in fills),
+        venue_order_id=venue_id,
+        fills=tuple(fills),
+        reason=(ReasonCode.ORDER_FILLED if complete else ReasonCode.ORDER_PARTIAL).value,
+    )

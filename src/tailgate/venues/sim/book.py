@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from tailgate.domain.models import Level, Market, OrderBook
 from tailgate.domain.precision import price_decimals, round_price
+from tailgate.venues.paper import take_liquidity  # one book walk for every paper venue
 from tailgate.venues.sim.coins import CoinSpec
 from tailgate.venues.sim.ids import unit_interval
 
@@ -84,24 +85,6 @@ def build_book(
         bids=_side(spec, market, mid, depth_scale, salt, True, shape),
         asks=_side(spec, market, mid, depth_scale, salt, False, shape),
     )
-
-
-def take_liquidity(
-    book: OrderBook, is_buy: bool, size: float, limit_price: float
-) -> list[tuple[float, float]]:
-    """(price, size) taken per level by an IOC order, best level first, never beyond the limit."""
-    taken: list[tuple[float, float]] = []
-    remaining = size
-    tolerance = size * 1e-12
-    for level in book.asks if is_buy else book.bids:
-        if remaining <= tolerance:
-            break
-        if (level.price > limit_price) if is_buy else (level.price < limit_price):
-            break
-        qty = min(remaining, level.size)
-        taken.append((level.price, qty))
-        remaining -= qty
-    return taken
 
 
 def fill_ioc(book: OrderBook, is_buy: bool, size: float, limit_price: float) -> tuple[float, float]:

@@ -46,7 +46,13 @@ from tailgate.venues.hyperliquid.parse import (
     parse_portfolio,
     parse_user_fills,
 )
-from tailgate.venues.paper import PaperAccount, PaperOrders, reject, validate_order
+from tailgate.venues.paper import (
+    PaperAccount,
+    PaperOrders,
+    execute_ioc,
+    reject,
+    validate_order,
+)
 from tailgate.venues.protocols import (
     AccountSnapshot,
     FillPage,
@@ -55,11 +61,9 @@ from tailgate.venues.protocols import (
     OrderResult,
     OrderStatus,
     PayloadError,
-    VenueFill,
     VenuePosition,
 )
 from tailgate.venues.sim import payloads
-from tailgate.venues.sim.book import take_liquidity
 from tailgate.venues.sim.state_file import (
     Journal,
     Submission,
@@ -396,44 +400,7 @@ class SimVenue:
         market = self.world.market(order.coin)
         if market is None:
             return reject(order, ReasonCode.UNKNOWN_COIN, f"no market {order.coin!r}")
-        rejected = validate_order(order, market, order.limit_price)
-        if rejected is not None:
-            return rejected
-        size = order.size
-        if order.reduce_only:
-            size = self.account.reducible(order.coin, order.is_buy, size, market)
-            if size <= 0:
-                return reject(
-                    order, ReasonCode.ORDER_REJECTED, "reduce-only order would increase position"
-                )
         now = self.now_ms()
         book = self.world.book(order.coin, now)
-        taken = take_liquidity(book, order.is_buy, size, order.limit_price)
         venue_id = self._venue_id(order.client_order_id)
-        fills: list[VenueFill] = []
-        for i, (price, qty) in enumerate(taken):
-            qty = round(qty, market.sz_decimals)
-            if qty <= 0:
-                continue
-            fee = self.account.fee(qty, price)
-            fills.append(VenueFill(f"{venue_id}-{i}", price, qty, fee, now))
-            self.account.book_fill(order.coin, order.is_buy, qty, price, fee, market.sz_decimals)
-        filled = round(sum(f.size for f in fills), market.sz_decimals)
-        if filled <= 0:
-            return OrderResult(
-                order.client_order_id,
-                OrderStatus.CANCELLED,
-                venue_order_id=venue_id,
-                reason=ReasonCode.ORDER_NOT_FILLED.value,
-            )
-        complete = filled >= round(size, market.sz_decimals)
-        return OrderResult(
-            client_order_id=order.client_order_id,
-            status=OrderStatus.FILLED if complete else OrderStatus.PARTIAL,
-            filled_size=filled,
-            avg_price=sum(f.price * f.size for f in fills) / filled,
-            fee=sum(f.fee for f in fills),
-            venue_order_id=venue_id,
-            fills=tuple(fills),
-            reason=(ReasonCode.ORDER_FILLED if complete else ReasonCode.ORDER_PARTIAL).value,
-        )
+        return execute_ioc(order, market, book, self.account, venue_id, now)
