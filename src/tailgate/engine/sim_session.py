@@ -7,9 +7,10 @@ one way to assemble world, clock, venue, store and engine, so they all exercise 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from tailgate.config import Settings
 from tailgate.domain.followers import Follower
@@ -21,7 +22,18 @@ from tailgate.store.records import PositionStatus
 from tailgate.venues.protocols import AccountState, OrderGateway, Venue, VenuePosition
 from tailgate.venues.sim import SimConfig, SimVenue, SimWorld
 
-__all__ = ["SimSession", "build_world", "run_engine_on_clock", "run_sim_session"]
+__all__ = [
+    "PaperVenue",
+    "SimSession",
+    "build_world",
+    "restore_paper_account",
+    "run_engine_on_clock",
+    "run_sim_session",
+]
+
+
+class PaperVenue(Protocol):
+    def restore_account(self, cash: float, positions: Iterable[VenuePosition]) -> None: ...
 
 
 @dataclass(slots=True)
@@ -50,8 +62,9 @@ def build_world(settings: Settings, days: float) -> SimWorld:
     return SimWorld(config)
 
 
-def _restore_paper_account(venue: SimVenue, store: Store, account: str) -> None:
-    """A fresh simulator in a restarted process learns our paper account from the store."""
+def restore_paper_account(venue: PaperVenue, store: Store, account: str) -> None:
+    """A fresh paper venue (the simulator, or paper fills on a real feed) in a restarted
+    process learns our paper account from the store."""
     positions = store.load_positions(status=PositionStatus.OPEN, account=account)
     if not positions and store.get_state("clock_ms") is None:
         return  # nothing to restore: a first run
@@ -92,7 +105,7 @@ class SimFollowerVenues:
             self._world, self._now_ms, account_value=follower.capital_usd, state_path=path
         )
         if path is None and self._resume:
-            _restore_paper_account(venue, self._store, follower.account)
+            restore_paper_account(venue, self._store, follower.account)
         self.venues[follower.account] = venue
         return venue, venue
 
@@ -156,7 +169,7 @@ async def run_sim_session(
         elif venue is None:
             venue = SimVenue(world, clock.now_ms, account_value=settings.paper_starting_balance_usd)
             if resume:
-                _restore_paper_account(venue, store, settings.paper_account)
+                restore_paper_account(venue, store, settings.paper_account)
         else:
             venue.now_ms = clock.now_ms
         followers = SimFollowerVenues(
