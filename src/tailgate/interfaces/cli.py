@@ -134,6 +134,14 @@ def run(
         int | None,
         typer.Option(help="Absolute simulated end (epoch ms), kept across restarts.", hidden=True),
     ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Hyperliquid API (hyperliquid): default mainnet; e.g. the emulator's "
+            "http://127.0.0.1:8089.",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Run the engine (paper mode). Ctrl-C stops it gracefully."""
@@ -142,13 +150,13 @@ def run(
     from tailgate.interfaces.summary import summarize
 
     settings = _settings(config, venue=venue)
-    if settings.venue != "sim":
-        console.print(f"[red]venue '{settings.venue}' is not available yet; use --venue sim[/red]")
-        raise typer.Exit(2)
     if settings.mode.value == "live":
-        console.print("[red]live mode is not available on the simulator[/red]")
+        console.print("[red]live mode is not available yet: paper mode only (the default)[/red]")
         raise typer.Exit(2)
     _log_to(settings, None)
+    if settings.venue == "hyperliquid":
+        _run_hyperliquid_paper(settings, base_url)
+        return
     session = asyncio.run(
         run_sim_session(
             settings,
@@ -459,6 +467,32 @@ def reconcile(
         raise typer.Exit(1)
 
 
+def _run_hyperliquid_paper(settings: Settings, base_url: str | None) -> None:
+    """Paper mode on Hyperliquid's feed (the venue, or the emulator) on the wall clock."""
+    from tailgate.engine.clock import WallClock
+    from tailgate.engine.hyperliquid_session import run_hyperliquid_paper
+    from tailgate.store import Store
+    from tailgate.venues.hyperliquid.info import LEADERBOARD_URL
+
+    url = (base_url or "https://api.hyperliquid.xyz").rstrip("/")
+    local = url.startswith(("http://127.0.0.1", "http://localhost"))
+    leaderboard = f"{url}/Mainnet/leaderboard" if local else LEADERBOARD_URL
+    store = Store.open(settings.resolved_database_url())
+    console.print(f"paper mode on {url}: no order is sent; Ctrl-C stops it")
+    try:
+        engine = asyncio.run(
+            run_hyperliquid_paper(
+                settings, WallClock(), store, base_url=url, leaderboard_url=leaderboard
+            )
+        )
+    finally:
+        store.close()
+    console.print(
+        f"stopped: {engine.stats.trades_seen} leader trades seen, "
+        f"{len(engine.portfolio.open_positions)} open positions"
+    )
+
+
 @sim_app.command("serve")
 def sim_serve(
     venue: Annotated[str, typer.Option(help="Protocol to speak: hyperliquid.")] = "hyperliquid",
@@ -477,6 +511,9 @@ def sim_serve(
 ) -> None:
     """Serve the simulator through a Hyperliquid-compatible `/info`, `/exchange` (signatures
     verified like the venue) and WebSocket on 127.0.0.1, with optional fault injection."""
+    import time
+    from dataclasses import replace
+
     from tailgate.engine.sim_session import build_world
     from tailgate.venues.hyperliquid.emulator import (
         EmulatedVenue,
@@ -485,6 +522,7 @@ def sim_serve(
         serve,
     )
     from tailgate.venues.hyperliquid.signing import Network, recover_signer
+    from tailgate.venues.sim import SimWorld
 
     if venue != "hyperliquid":
         console.print(f"[red]the emulator speaks hyperliquid only, not {venue!r}[/red]")
@@ -495,7 +533,11 @@ def sim_serve(
     settings = _settings(config)
     _log_to(settings, None)
     world = build_world(settings, days)
-    clock = EmulatorClock(world.config.start_ms, speed)
+    if speed == 1.0:  # in step with the wall clock, so a wall-clock engine can trade on it
+        now = time.time_ns() // 1_000_000
+        world = SimWorld(replace(world.config, start_ms=now - now % 60_000))
+    start = time.time_ns() // 1_000_000 if speed == 1.0 else world.config.start_ms
+    clock = EmulatorClock(start, speed)
     network = Network.TESTNET if testnet else Network.MAINNET
     emulated = EmulatedVenue(
         world,
