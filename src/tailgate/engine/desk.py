@@ -100,16 +100,13 @@ async def open_desk(
         params=params,
         markets=markets,
     )
+    # a follower's own caps; the engine-wide maximum order bounds every account
+    caps = follower or s
     limits = GuardrailLimits(
-        max_order_usd=min(
-            s.max_order_usd,
-            follower.max_order_usd
-            if follower is not None and follower.max_order_usd
-            else s.max_order_usd,
-        ),
+        max_order_usd=min(s.max_order_usd, caps.max_order_usd or s.max_order_usd),
         max_market_data_age_ms=int(s.max_market_data_age_sec * 1000),
-        daily_loss_cap_usd=follower.daily_loss_cap_usd if follower else s.daily_loss_cap_usd,
-        daily_volume_cap_usd=follower.daily_volume_cap_usd if follower else s.daily_volume_cap_usd,
+        daily_loss_cap_usd=caps.daily_loss_cap_usd,
+        daily_volume_cap_usd=caps.daily_volume_cap_usd,
         live=s.mode is Mode.LIVE,
         live_armed=live_armed,
     )

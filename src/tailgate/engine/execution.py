@@ -44,7 +44,13 @@ from tailgate.store.records import (
 from tailgate.venues.hyperliquid.constants import MIN_ORDER_NOTIONAL_USD
 from tailgate.venues.protocols import OrderGateway, OrderRequest, OrderResult, OrderStatus
 
-__all__ = ["OrderExecutor", "client_order_id", "protect_obligation", "state_for_answer"]
+__all__ = [
+    "OrderExecutor",
+    "client_order_id",
+    "entry_intent",
+    "protect_obligation",
+    "state_for_answer",
+]
 
 log = get_logger("tailgate.execution")
 
@@ -73,6 +79,34 @@ def state_for_answer(result: OrderResult | None, ordered_size: float) -> OrderSt
 def client_order_id(account: str, cause: str) -> str:
     """Deterministic 16-byte id (Hyperliquid `cloid` shape) from what caused the order."""
     return "0x" + hashlib.sha256(f"{account}|{cause}".encode()).hexdigest()[:32]
+
+
+def entry_intent(
+    account: str,
+    trade: LeaderTrade,
+    size: float,
+    limit: float,
+    order_type: OrderType,
+    price_source: str,
+    now_ms: int,
+) -> OrderRecord:
+    """The PENDING entry of `account` copying `trade` (its client id derived from both): the
+    house's (`OrderExecutor.plan_entry`) and every follower's (`engine.fanout`)."""
+    return OrderRecord(
+        client_order_id=client_order_id(account, f"{trade.key}:entry"),
+        account=account,
+        coin=trade.coin,
+        is_buy=trade.side is Side.LONG,
+        size=size,
+        limit_price=limit,
+        order_type=order_type,
+        purpose=OrderPurpose.ENTRY,
+        state=OrderState.PENDING,
+        created_ms=now_ms,
+        updated_ms=now_ms,
+        leader=trade.leader,
+        price_source=price_source,
+    )
 
 
 def protect_obligation(order: OrderRecord, now_ms: int) -> ObligationRecord:
@@ -138,20 +172,14 @@ class OrderExecutor:
         size = round_size(signal.size_usd / price, market)
         if size <= 0 or size * price < MIN_ORDER_NOTIONAL_USD:
             return ReasonCode.SIZE_BELOW_VENUE_MINIMUM
-        order = OrderRecord(
-            client_order_id=client_order_id(self._portfolio.account, f"{trade.key}:entry"),
-            account=self._portfolio.account,
-            coin=trade.coin,
-            is_buy=is_buy,
-            size=size,
-            limit_price=limit,
-            order_type=signal.order_type or OrderType.MARKET,
-            purpose=OrderPurpose.ENTRY,
-            state=OrderState.PENDING,
-            created_ms=now_ms,
-            updated_ms=now_ms,
-            leader=trade.leader,
-            price_source=quote.source.value,
+        order = entry_intent(
+            self._portfolio.account,
+            trade,
+            size,
+            limit,
+            signal.order_type or OrderType.MARKET,
+            quote.source.value,
+            now_ms,
         )
         log.info(
             "entry_priced",

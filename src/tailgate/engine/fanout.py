@@ -24,14 +24,13 @@ from tailgate.domain.precision import round_price
 from tailgate.domain.reasons import ReasonCode
 from tailgate.domain.signals import Signal
 from tailgate.engine.desk import Desk
-from tailgate.engine.execution import client_order_id
-from tailgate.engine.guardrails import KILL_SWITCH_KEY, halted_key
+from tailgate.engine.execution import entry_intent
+from tailgate.engine.guardrails import KILL_SWITCH_KEY, day_start, halted_key
 from tailgate.engine.positions import close_obligation
 from tailgate.logs import get_logger
 from tailgate.store import Store
 from tailgate.store.records import (
     ObligationRecord,
-    OrderPurpose,
     OrderRecord,
     OrderState,
     PositionRecord,
@@ -74,9 +73,6 @@ class Fanout:
         self.skipped = 0
         self.failed = 0
 
-    def __len__(self) -> int:
-        return len(self.desks)
-
     # ---- entries ------------------------------------------------------------------------
 
     def plan(
@@ -109,8 +105,7 @@ class Fanout:
         }
         volumes: Mapping[str, float] = {}
         if self._volume_caps:
-            volumes = self._store.traded_notional_by_account(now_ms - now_ms % 86_400_000)
-        cause = f"{trade.key}:entry"
+            volumes = self._store.traded_notional_by_account(day_start(now_ms))
         orders: list[OrderRecord] = []
         for follower, sub in pairs:
             entry = follower_entry(  # sized at the limit: the worst price it may pay
@@ -122,21 +117,7 @@ class Fanout:
                 min_notional_usd=self._min_notional,
             )
             account = follower.account
-            order = OrderRecord(
-                client_order_id=client_order_id(account, cause),
-                account=account,
-                coin=trade.coin,
-                is_buy=is_buy,
-                size=entry.size,
-                limit_price=limit,
-                order_type=order_type,
-                purpose=OrderPurpose.ENTRY,
-                state=OrderState.PENDING,
-                created_ms=now_ms,
-                updated_ms=now_ms,
-                leader=trade.leader,
-                price_source="mid",
-            )
+            order = entry_intent(account, trade, entry.size, limit, order_type, "mid", now_ms)
             reason = entry.reason or self.desks[account].guardrails.judge(
                 order,
                 now_ms,

@@ -16,11 +16,16 @@ from tailgate.logs import get_logger
 from tailgate.store import Store
 from tailgate.store.records import OrderRecord
 
-__all__ = ["KILL_SWITCH_KEY", "Guardrails", "halted_key"]
+__all__ = ["KILL_SWITCH_KEY", "Guardrails", "day_start", "halted_key"]
 
 log = get_logger("tailgate.guardrails")
 
 KILL_SWITCH_KEY = "kill_switch"
+
+
+def day_start(now_ms: int) -> int:
+    """The start of the UTC day: the daily caps' window (§E4)."""
+    return now_ms - now_ms % MS_PER_DAY
 
 
 def halted_key(account: str) -> str:
@@ -54,7 +59,7 @@ class Guardrails:
 
     def observe_equity(self, now_ms: int, equity: float) -> None:
         """Remember the equity at the first look of each UTC day (the daily loss baseline)."""
-        day = now_ms - now_ms % MS_PER_DAY
+        day = day_start(now_ms)
         if self._day_open is None or self._day_open[0] != day:
             key = f"day_open:{self._portfolio.account}"
             stored = self._store.get_state(key)
@@ -71,7 +76,7 @@ class Guardrails:
         account = self._portfolio.account
         volume = 0.0
         if self.limits.daily_volume_cap_usd is not None:
-            volume = self._store.traded_notional(account, self.day_start(now_ms))
+            volume = self._store.traded_notional(account, day_start(now_ms))
         return self.judge(
             order,
             now_ms,
@@ -80,9 +85,6 @@ class Guardrails:
             halted=bool(self._store.get_state(halted_key(account))),
             day_volume_usd=volume,
         )
-
-    def day_start(self, now_ms: int) -> int:
-        return now_ms - now_ms % MS_PER_DAY
 
     def judge(
         self,

@@ -68,9 +68,7 @@ async def reconcile_by_hand(
             )
             continue
         try:
-            await desk.obligations.run_due(now)
-            report = await desk.reconciler.run(now)
-            await desk.obligations.run_due(now)  # the stops a repair owes
+            _, report = await engine.settle(desk, now)  # incl. the stops a repair owes
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             log.error("reconcile_by_hand_failed", account=desk.account, error=error)

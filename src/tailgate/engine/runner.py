@@ -29,7 +29,7 @@ from tailgate.engine.obligations import ObligationKeeper
 from tailgate.engine.portfolio import Portfolio
 from tailgate.engine.positions import PositionManager
 from tailgate.engine.quotes import QuoteCache
-from tailgate.engine.reconcile import Reconciler
+from tailgate.engine.reconcile import Reconciler, ReconcileReport
 from tailgate.logs import get_logger
 from tailgate.store import Store
 from tailgate.venues.protocols import AccountState, LeaderFeed, MarketData, OrderGateway
@@ -94,14 +94,8 @@ class Engine:
         self._last_equity_ms: int | None = None
         self._marks: dict[str, float] = {}
         # built in start(): they need the venue's markets
-        self.portfolio: Portfolio
         self.leaders: LeaderBook
         self.copier: Copier
-        self.executor: OrderExecutor
-        self.positions: PositionManager
-        self.guardrails: Guardrails
-        self.obligations: ObligationKeeper
-        self.reconciler: Reconciler | None = None
         self.house: Desk
         self.followers: list[Desk] = []
         self.fanout: Fanout
@@ -136,11 +130,9 @@ class Engine:
             max_leader_fill_age_ms=int(s.max_leader_fill_price_age_sec * 1000),
         )
         self._ingestor = ingestor
-        open_obligations = await self.obligations.run_due(now)
-        if house.reconciler is not None:
-            await house.reconciler.run(now)  # ReconciliationError: fail closed, trade nothing
-            open_obligations = await self.obligations.run_due(now)
-        elif s.reconciliation_enabled:
+        # the house fails closed: a ReconciliationError stops the start, nothing is traded
+        open_obligations, _ = await self.settle(house, now)
+        if house.reconciler is None and s.reconciliation_enabled:
             log.warning("reconciliation_unavailable", reason="the venue gives no account state")
         for desk in self.followers:
             await self._start_follower(desk, now)
@@ -185,9 +177,6 @@ class Engine:
             now,
         )
         self.house = house
-        self.portfolio, self.executor = house.portfolio, house.executor
-        self.positions, self.guardrails = house.positions, house.guardrails
-        self.obligations, self.reconciler = house.obligations, house.reconciler
         self.followers = await self._open_follower_desks(markets, now)
         return markets
 
@@ -258,14 +247,21 @@ class Engine:
                 )
         return desks
 
+    @staticmethod
+    async def settle(desk: Desk, now: int) -> tuple[int, ReconcileReport | None]:
+        """A desk's startup work with the venue: its due obligations, then reconciliation,
+        then the obligations a repair created → (obligations still open, the report)."""
+        still_open = await desk.obligations.run_due(now)
+        if desk.reconciler is None:
+            return still_open, None
+        report = await desk.reconciler.run(now)
+        return await desk.obligations.run_due(now), report
+
     async def _start_follower(self, desk: Desk, now: int) -> None:
-        """A follower's obligations and reconciliation; if it cannot reconcile it is halted
-        (its entries are refused) — the others, and the house, go on."""
+        """`settle` for a follower; if it cannot reconcile it is halted (its entries are
+        refused) — the others, and the house, go on."""
         try:
-            await desk.obligations.run_due(now)
-            if desk.reconciler is not None:
-                await desk.reconciler.run(now)
-                await desk.obligations.run_due(now)
+            await self.settle(desk, now)
         except Exception as exc:
             self.store.set_state(
                 halted_key(desk.account), {"reason": f"startup: {exc}", "at_ms": now}, now
@@ -278,6 +274,31 @@ class Engine:
     @property
     def desks(self) -> list[Desk]:
         return [self.house, *self.followers]
+
+    # the house desk's parts, by name (the engine's own account)
+    @property
+    def portfolio(self) -> Portfolio:
+        return self.house.portfolio
+
+    @property
+    def executor(self) -> OrderExecutor:
+        return self.house.executor
+
+    @property
+    def positions(self) -> PositionManager:
+        return self.house.positions
+
+    @property
+    def guardrails(self) -> Guardrails:
+        return self.house.guardrails
+
+    @property
+    def obligations(self) -> ObligationKeeper:
+        return self.house.obligations
+
+    @property
+    def reconciler(self) -> Reconciler | None:
+        return self.house.reconciler
 
     async def run(self, observers: Sequence[Observer] = ()) -> None:
         """Run every loop until the clock stops (end of a simulation, or a signal).
