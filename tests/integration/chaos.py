@@ -84,7 +84,6 @@ BUSY_SETTINGS: Mapping[str, str] = {
     "TAILGATE_MIN_TRADE_VALUE_DEFAULT_USD": "1000",
     "TAILGATE_MIN_TRADE_VALUE_USD": '{"BTC": 5000, "ETH": 2500, "SOL": 1000}',
 }
-REFRESH_INTERVAL_MS = 24 * MS_PER_HOUR  # the default leader refresh interval
 # While killing, at most this many simulated seconds per real second: a life lasts at most
 # startup + max kill delay, so it spans well under one refresh interval (c needs every refresh
 # observed between two lives).
@@ -596,12 +595,13 @@ def _check_leader_fills(
 ) -> None:
     bad = result.violations
     poll_ms = int(settings.poll_interval_trades_sec * 1000)
+    refresh_ms = int(settings.leader_refresh_interval_hours * MS_PER_HOUR)
     refreshes = result.refreshes
     if not refreshes:
         bad.append("(c) no leader refresh was ever recorded")
         return
     for (r0, _), (r1, _) in pairwise(refreshes):
-        if r1 - r0 >= 2 * REFRESH_INTERVAL_MS:  # a refresh between two lives went unseen
+        if r1 - r0 >= 2 * refresh_ms:  # a refresh between two lives went unseen
             bad.append(f"(c) harness: refreshes at {r0} and {r1}: one in between was not seen")
     oracle = SimVenue(world, lambda: result.until_ms)  # the world's fills, as the feed serves
     checked_fills = 0

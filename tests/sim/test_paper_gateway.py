@@ -36,7 +36,8 @@ class Feed:
 
 def test_orders_walk_the_live_book_and_stops_fire_on_the_mid():
     feed = Feed()
-    paper = PaperGateway(feed, {"BTC": BTC}, lambda: 1_000, starting_cash=100_000)
+    clock = {"now": 1_000}
+    paper = PaperGateway(feed, {"BTC": BTC}, lambda: clock["now"], starting_cash=100_000)
 
     async def run():
         buy = OrderRequest("0x01", "BTC", True, 1.0, 100_010.0, OrderType.MARKET)
@@ -48,7 +49,7 @@ def test_orders_walk_the_live_book_and_stops_fire_on_the_mid():
         )  # fmt: skip
         rested = await paper.place_order(stop)
         resting = await paper.open_orders()
-        feed.mid = 99_400.0  # through the trigger
+        feed.mid, clock["now"] = 99_400.0, 31_000  # through the trigger, a monitor tick later
         fired = await paper.order_by_client_id("0x02")
         snapshot = await paper.account_snapshot()
         return filled, again, rested, resting, fired, snapshot

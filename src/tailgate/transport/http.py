@@ -157,6 +157,28 @@ class HttpTransport:
             items_weight=items_weight,
         )
 
+    async def get_streamed(
+        self,
+        url: str,
+        *,
+        endpoint: str,
+        weight: int,
+        read: Callable[[httpx.Response], Awaitable[Any]],
+        timeout_s: float | None = None,
+    ) -> Any:
+        """GET a large answer and consume it as it arrives (`read` gets the open response,
+        e.g. to iterate `response.aiter_bytes()`); the whole read is retried like any
+        idempotent request. `url` may be absolute (another host of the venue)."""
+        return await self.request_json(
+            "GET",
+            url,
+            endpoint=endpoint,
+            weight=weight,
+            idempotent=True,
+            read=read,
+            timeout_s=timeout_s,
+        )
+
     async def request_json(
         self,
         method: str,
@@ -168,6 +190,8 @@ class HttpTransport:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         items_weight: Callable[[Any], int] | None = None,
+        read: Callable[[httpx.Response], Awaitable[Any]] | None = None,
+        timeout_s: float | None = None,
     ) -> Any:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.retry.max_attempts),
@@ -179,7 +203,16 @@ class HttpTransport:
         )
         try:
             body = await retrying(
-                self._attempt, method, path, endpoint, weight, idempotent, json, params
+                self._attempt,
+                method,
+                path,
+                endpoint,
+                weight,
+                idempotent,
+                json,
+                params,
+                read or _read_json,
+                timeout_s,
             )
         except TransportError as error:
             self.metrics.requests.labels(self.venue, endpoint, _outcome(error)).inc()
@@ -210,33 +243,44 @@ class HttpTransport:
         idempotent: bool,
         json: Any,
         params: Mapping[str, Any] | None,
+        read: Callable[[httpx.Response], Awaitable[Any]],
+        timeout_s: float | None,
     ) -> Any:
         breaker = self.breaker(endpoint)
         permit = breaker.allow()
         settled = False
+        response: httpx.Response | None = None
         try:
-            if self.limiter is not None:
+            if self.limiter is not None and weight > 0:
                 await self.limiter.acquire(weight)
+            request = self._client.build_request(
+                method,
+                path,
+                json=json,
+                params=params,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout_s is None else timeout_s,
+            )
             try:
-                response = await self._client.request(method, path, json=json, params=params)
-            except (httpx.HTTPError, OSError) as exc:
+                response = await self._client.send(request, stream=True)
+                if not 200 <= response.status_code < 300:
+                    await response.aread()  # small, and its text is part of the error
+                error = classify_response(response, endpoint=endpoint)
+                body = None if error is not None else await read(response)
+            except (httpx.HTTPError, OSError) as exc:  # no answer, or it broke off mid-way
                 error = classify_exception(exc, endpoint=endpoint)
                 if isinstance(error, RetryableError):
                     breaker.record_failure(permit)
                     settled = True
                 raise self._unless_ambiguous(error, idempotent) from exc
-            error = classify_response(response, endpoint=endpoint)
-            if error is None:
-                try:
-                    body = response.json()
-                except ValueError:
-                    error = RetryableError(
-                        f"{method} {path}: answer is not JSON",
-                        reason=Reason.MALFORMED,
-                        status=response.status_code,
-                        endpoint=endpoint,
-                    )
-                else:
+            except ValueError as exc:  # JSON that does not decode, or a reader's refusal
+                error = RetryableError(
+                    f"{method} {path}: unreadable answer: {exc}"[:300],
+                    reason=Reason.MALFORMED,
+                    status=response.status_code,
+                    endpoint=endpoint,
+                )
+            else:
+                if error is None:
                     breaker.record_success(permit)
                     settled = True
                     return body
@@ -250,6 +294,8 @@ class HttpTransport:
         finally:
             if not settled:
                 breaker.release(permit)
+            if response is not None:
+                await response.aclose()
 
     @staticmethod
     def _unless_ambiguous(error: TransportError, idempotent: bool) -> TransportError:
@@ -289,6 +335,12 @@ class HttpTransport:
         self.metrics.breaker_state.labels(self.venue, endpoint).set(BREAKER_STATE_VALUE[state])
         self.metrics.breaker_transitions.labels(self.venue, endpoint, state.value).inc()
         log.warning("transport.breaker", venue=self.venue, endpoint=endpoint, state=state.value)
+
+
+async def _read_json(response: httpx.Response) -> Any:
+    """The default reader: the whole body, decoded (ValueError when it is not JSON)."""
+    await response.aread()
+    return response.json()
 
 
 def _outcome(error: TransportError) -> str:

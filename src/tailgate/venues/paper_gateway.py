@@ -62,6 +62,7 @@ class PaperGateway:
         self.account = PaperAccount(starting_cash)
         self.orders: PaperOrders[_Stop] = PaperOrders()
         self._next_id = 1
+        self._looked: tuple[int, dict[str, float]] | None = None  # (now, mids) of the last look
 
     def restore_account(self, cash: float, positions: Iterable[VenuePosition]) -> None:
         """A restarted process: the store is the paper account's truth."""
@@ -96,8 +97,8 @@ class PaperGateway:
     # ---- AccountState -------------------------------------------------------------------
 
     async def account_snapshot(self) -> AccountSnapshot:
-        await self._settle()
-        mids = await self._market.mids()
+        mids = await self._look()
+        await self._settle(mids)
         return self.account.snapshot(mids.get, self._now_ms())
 
     async def open_orders(self) -> list[OpenOrder]:
@@ -129,11 +130,20 @@ class PaperGateway:
         )
         return OrderResult(order.client_order_id, OrderStatus.OPEN, reason="resting")
 
-    async def _settle(self) -> None:
+    async def _look(self) -> dict[str, float]:
+        """The venue's mids, read once per instant however many calls ask (the monitor asks
+        about every stop in turn)."""
+        now = self._now_ms()
+        if self._looked is None or self._looked[0] != now:
+            self._looked = (now, await self._market.mids())
+        return self._looked[1]
+
+    async def _settle(self, mids: dict[str, float] | None = None) -> None:
         """Fire every resting stop the mid has crossed, at the book's price now."""
         if not self.orders.resting:
             return
-        mids = await self._market.mids()
+        if mids is None:
+            mids = await self._look()
         for cid in sorted(self.orders.resting):
             stop = self.orders.resting[cid]
             mid = mids.get(stop.coin)

@@ -10,7 +10,6 @@ The leaderboard (~30k rows, one large document) is streamed row by row, never he
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +19,7 @@ import httpx
 from tailgate.domain.models import LeaderboardEntry, LeaderState, Market, OrderBook
 from tailgate.domain.reasons import ReasonCode
 from tailgate.logs import get_logger
-from tailgate.transport import HttpTransport, RetryableError, classify_exception, classify_response
+from tailgate.transport import HttpTransport
 from tailgate.transport.limits import RequestWeights, hyperliquid_limits
 from tailgate.venues.hyperliquid.leaderboard import aiter_leaderboard_rows
 from tailgate.venues.hyperliquid.parse import (
@@ -76,34 +75,25 @@ class HyperliquidInfo:
 
     async def leaderboard(self, window_days: int) -> list[LeaderboardEntry]:
         """Every row with the window, best PnL first; bad rows are skipped and reported.
-        Streamed (the document is large); a failed download is retried whole, like any read."""
-        policy = self._http.retry
-        for attempt in range(1, policy.max_attempts + 1):
-            try:
-                return await self._leaderboard_once(window_days)
-            except (httpx.HTTPError, RetryableError) as exc:
-                error = classify_exception(exc) if isinstance(exc, httpx.HTTPError) else exc
-                if not isinstance(error, RetryableError) or attempt == policy.max_attempts:
-                    raise error from exc
-                delay = max(policy.backoff.delay(attempt), error.retry_after or 0.0)
-                log.info("leaderboard_retry", attempt=attempt, reason=error.reason, delay_s=delay)
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
-
-    async def _leaderboard_once(self, window_days: int) -> list[LeaderboardEntry]:
+        Streamed (the document is large, on its own host) and retried like any read."""
         rejects: list[RejectedPayload] = []
-        entries: list[LeaderboardEntry] = []
-        async with (
-            httpx.AsyncClient(timeout=self._leaderboard_timeout_s) as client,
-            client.stream("GET", self._leaderboard_url) as response,
-        ):
-            error = classify_response(response, endpoint="leaderboard")
-            if error is not None:
-                raise error
+
+        async def read(response: httpx.Response) -> list[LeaderboardEntry]:
+            rejects.clear()  # a retried download starts over
+            entries = []
             async for row in aiter_leaderboard_rows(response.aiter_bytes(), rejects):
                 entry = row.entry(window_days)
                 if entry is not None:
                     entries.append(entry)
+            return entries
+
+        entries: list[LeaderboardEntry] = await self._http.get_streamed(
+            self._leaderboard_url,
+            endpoint="leaderboard",
+            weight=0,  # another host: not part of the API's per-IP weight
+            read=read,
+            timeout_s=self._leaderboard_timeout_s,
+        )
         if rejects:
             log.warning("leaderboard_rows_rejected", count=len(rejects))
             self.rejects.extend(rejects)

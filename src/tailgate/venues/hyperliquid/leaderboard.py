@@ -141,6 +141,20 @@ def _row_or_reject(item: object, rejects: list[RejectedPayload]) -> LeaderboardR
         return None
 
 
+def _rows(items: Iterable[object], rejects: list[RejectedPayload]) -> Iterator[LeaderboardRow]:
+    for item in items:
+        row = _row_or_reject(item, rejects)
+        if row is not None:
+            yield row
+
+
+def _finish(splitter: ArraySplitter, rejects: list[RejectedPayload]) -> Iterator[LeaderboardRow]:
+    """The rows still buffered at the end of the document; none at all is a broken answer."""
+    yield from _rows(splitter.close(), rejects)
+    if splitter.count == 0:
+        raise _no_rows()
+
+
 def _no_rows() -> PayloadError:
     return PayloadError(ReasonCode.MALFORMED_PAYLOAD, f"{ROWS_KEY}: the list is empty")
 
@@ -157,16 +171,8 @@ def iter_leaderboard_rows(
     traders."""
     splitter = ArraySplitter(ROWS_KEY)
     for chunk in chunks:
-        for item in splitter.feed(chunk):
-            row = _row_or_reject(item, rejects)
-            if row is not None:
-                yield row
-    for item in splitter.close():
-        row = _row_or_reject(item, rejects)
-        if row is not None:
-            yield row
-    if splitter.count == 0:
-        raise _no_rows()
+        yield from _rows(splitter.feed(chunk), rejects)
+    yield from _finish(splitter, rejects)
 
 
 async def aiter_leaderboard_rows(
@@ -176,16 +182,10 @@ async def aiter_leaderboard_rows(
     """`iter_leaderboard_rows` over an async byte stream (`httpx.Response.aiter_bytes()`)."""
     splitter = ArraySplitter(ROWS_KEY)
     async for chunk in chunks:
-        for item in splitter.feed(chunk):
-            row = _row_or_reject(item, rejects)
-            if row is not None:
-                yield row
-    for item in splitter.close():
-        row = _row_or_reject(item, rejects)
-        if row is not None:
+        for row in _rows(splitter.feed(chunk), rejects):
             yield row
-    if splitter.count == 0:
-        raise _no_rows()
+    for row in _finish(splitter, rejects):
+        yield row
 
 
 def parse_leaderboard(raw: object) -> tuple[list[LeaderboardRow], list[RejectedPayload]]:

@@ -68,6 +68,7 @@ from tailgate.venues.hyperliquid.parse_orders import (
     parse_order_response,
     parse_order_status,
     parse_orders,
+    with_order_fills,
 )
 from tailgate.venues.hyperliquid.ws_messages import WsMessage, parse_ws_message
 
@@ -112,4 +113,5 @@ __all__ = [
     "parse_user_fills",
     "parse_ws_message",
     "read_leaderboard_row",
+    "with_order_fills",
 ]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tailgate.domain.models import LeaderFill
@@ -56,6 +56,7 @@ __all__ = [
     "parse_order_response",
     "parse_order_status",
     "parse_orders",
+    "with_order_fills",
 ]
 
 IOC_NOT_FILLED = "could not immediately match"  # the venue's error text for an unfilled IOC
@@ -226,23 +227,31 @@ def parse_order_status(
     record = mapping(field(body, "order", "orderStatus"), "orderStatus.order")
     order = parse_order(field(record, "order", "orderStatus.order"))
     word = text(field(record, "status", "orderStatus.order"), "orderStatus.order.status")
-    result_status = _status_of(word, order.filled_size)
-    own = _result_fills(fills, order.oid)
-    filled = order.filled_size
-    avg_price = fee = 0.0
-    if own:
-        filled = sum(f.size for f in own)
-        avg_price = sum(f.price * f.size for f in own) / filled
-        fee = sum(f.fee for f in own)
-    return OrderResult(
+    result = OrderResult(
         client_order_id=client_order_id or order.client_order_id,
-        status=result_status,
-        filled_size=filled,
-        avg_price=avg_price,
-        fee=fee,
+        status=_status_of(word, order.filled_size),
+        filled_size=order.filled_size,
         venue_order_id=str(order.oid),
-        fills=own,
         reason=word,
+    )
+    return with_order_fills(result, fills)
+
+
+def with_order_fills(result: OrderResult, fills: Iterable[LeaderFill]) -> OrderResult:
+    """`result` with the fills of its order among `fills` (our own, matched by the venue's
+    order id): their ids, total size, average price and fee. Both the order response and
+    `orderStatus` give sizes but no prices; unchanged when none of its fills is there."""
+    oid = result.venue_order_id
+    own = _result_fills(fills, int(oid)) if oid is not None and oid.isdigit() else ()
+    if not own:
+        return result
+    filled = sum(f.size for f in own)
+    return replace(
+        result,
+        filled_size=filled,
+        avg_price=sum(f.price * f.size for f in own) / filled,
+        fee=sum(f.fee for f in own),
+        fills=own,
     )
 
 

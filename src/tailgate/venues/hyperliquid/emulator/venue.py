@@ -355,7 +355,7 @@ class EmulatedVenue:
             account.requests.setdefault(request.client_order_id, request)
             account.placed_ms.setdefault(request.client_order_id, self.now_ms())
             result = await account.venue.place_order(request)
-            statuses.append(_order_status(result, self._oid(account, request.client_order_id)))
+            statuses.append(_placed_status(result, self._oid(account, request.client_order_id)))
         return {"status": "ok", "response": {"type": "order", "data": {"statuses": statuses}}}
 
     async def _cancels(self, account: _Account, action: Mapping[str, Any]) -> dict[str, Any]:
@@ -406,7 +406,7 @@ _STATUS_NAMES = {
 }
 
 
-def _order_status(result: OrderResult, oid: int) -> dict[str, Any]:
+def _placed_status(result: OrderResult, oid: int) -> dict[str, Any]:
     if result.status is OrderStatus.OPEN:
         return {"resting": {"oid": oid, "cloid": result.client_order_id}}
     if result.status is OrderStatus.REJECTED:
