@@ -15,6 +15,7 @@ import tomllib
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
@@ -117,6 +118,9 @@ class Settings(BaseSettings):
     secondary_count: int = Field(_D.secondary_count, ge=0, le=1000)
     # --- §C execution ---
     poll_interval_trades_sec: float = Field(300.0, gt=0)
+    # with a leader stream that covers every followed leader, the poll runs only this often
+    # (it reads from where the last one stopped, so nothing the stream missed stays missed)
+    stream_safety_poll_minutes: float = Field(60.0, gt=0, le=24 * 60)
     monitor_interval_sec: float = Field(30.0, gt=0)
     leader_refresh_interval_hours: float = Field(24.0, gt=0)
     deferred_check_interval_sec: float = Field(60.0, gt=0)
@@ -138,6 +142,9 @@ class Settings(BaseSettings):
     daily_loss_cap_usd: float | None = Field(None, gt=0)
     daily_volume_cap_usd: float | None = Field(None, gt=0)
     max_market_data_age_sec: float = Field(120.0, gt=0)
+    # live trading (SPEC §S): armed only by mode = "live" *and* `tailgate run --live`, and
+    # only with this cap set; entries above it (or above max_order_usd) are refused
+    max_live_order_usd: float | None = Field(None, gt=0)
     # §E7–§E9 pricing and preflight (0 s TTL: no reuse, concurrent requests still share a fetch)
     quote_ttl_sec: float = Field(1.0, ge=0)  # a book or the mids are reused this long
     balance_ttl_sec: float = Field(5.0, ge=0)  # the account snapshot behind the preflight
@@ -149,7 +156,14 @@ class Settings(BaseSettings):
     reconciliation_retry_count: int = Field(3, ge=0, le=20)
     reconciliation_on_drift: str = Field("repair", pattern=r"^(repair|halt)$")
 
+    # --- Hyperliquid: which venue, and who trades ---
+    # mainnet | testnet: the API URL and the chain the signatures are for
+    hyperliquid_network: str = Field("mainnet", pattern=r"^(mainnet|testnet)$")
+    hyperliquid_base_url: str | None = None  # overrides the network's API URL (e.g. a proxy)
+
     # --- secrets: never printed ---
+    # the key of an API ("agent") wallet; or TAILGATE_HYPERLIQUID_KEYSTORE (+ _PASSWORD), an
+    # encrypted keystore file, read from the environment (`venues/hyperliquid/keys.py`)
     hyperliquid_private_key: SecretStr | None = None
     hyperliquid_account_address: str | None = None
     api_token: SecretStr | None = None
@@ -174,6 +188,18 @@ class Settings(BaseSettings):
                 raise ValueError(f"{coin} must be >= 0, got {value}")
             out[coin.upper()] = value
         return out
+
+    @field_validator("hyperliquid_base_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        url = urlsplit(v.strip())
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        if url.query or url.fragment or url.username or url.password:
+            raise ValueError("must be a plain base URL: no query, fragment or credentials")
+        return v.strip().rstrip("/")
 
     @field_validator("profit_tiers")
     @classmethod
@@ -257,6 +283,9 @@ def _format_error(err: Any) -> str:
         value = f"{type(value).__name__} of {len(value)}"
     if any(word in loc for word in ("key", "token", "secret", "password")):
         value = "***"
+    elif isinstance(value, str) and "://" in value and "@" in value:  # a URL's credentials
+        scheme, _, rest = value.partition("://")
+        value = f"{scheme}://***@{rest.rpartition('@')[2]}"
     msg = err.get("msg", "invalid")
     if err.get("type") == "extra_forbidden":
         return f"config error: unknown setting '{loc}' (check the spelling; see README)"

@@ -14,13 +14,23 @@ written; a copy that cannot be priced or paid for is written with its reason all
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from tailgate.domain import evaluate_trade, get_leverage_from_positions
-from tailgate.domain.models import Action, LeaderTrade, OrderBook, Side, Tier, Trader
+from tailgate.domain.models import (
+    Action,
+    LeaderFill,
+    LeaderState,
+    LeaderTrade,
+    OrderBook,
+    Side,
+    Tier,
+    Trader,
+)
 from tailgate.domain.params import CopyParams
 from tailgate.domain.pricing import PriceQuote, PriceSource, resolve_price
 from tailgate.domain.reasons import ReasonCode
@@ -28,7 +38,7 @@ from tailgate.domain.signals import PipelineContext, Signal, SignalOutcome, Step
 from tailgate.engine.execution import OrderExecutor
 from tailgate.engine.fanout import Fanout
 from tailgate.engine.guardrails import Guardrails
-from tailgate.engine.ingestion import IngestionResult, LeaderTradeIngestor
+from tailgate.engine.ingestion import Fetched, IngestionResult, LeaderTradeIngestor
 from tailgate.engine.leaders import LeaderBook
 from tailgate.engine.portfolio import Portfolio
 from tailgate.engine.positions import PositionManager, close_obligation
@@ -42,7 +52,7 @@ from tailgate.store.records import (
     OrderState,
     PositionRecord,
 )
-from tailgate.venues.protocols import LeaderFeed, MarketData
+from tailgate.venues.protocols import FillPage, LeaderFeed, MarketData
 
 __all__ = ["Copier"]
 
@@ -104,6 +114,8 @@ class Copier:
         ]
         heapq.heapify(self._deferred)
         self.last_ingestion = IngestionResult()
+        self._ingesting = asyncio.Lock()
+        self._states: dict[str, LeaderState] = {}  # read ahead for the trades being handled
 
     @property
     def pending_deferred(self) -> int:
@@ -118,14 +130,81 @@ class Copier:
     # ---- ingestion cycle ------------------------------------------------------------------
 
     async def ingest(self, now_ms: int) -> IngestionResult:
-        result = await self._ingestor.poll(self.leaders_to_poll(), now_ms)
-        self.last_ingestion = result
-        if result.trades:
-            mids = await self._quotes.mids()
-            self._guardrails.market_seen(now_ms)
-            for trade in result.trades:
-                await self.handle_trade(trade, now_ms, mids)
+        """Poll the leaders (§C2) and copy what is new."""
+        return await self.backfill(self.leaders_to_poll(), now_ms)
+
+    async def backfill(self, leaders: Iterable[str], now_ms: int) -> IngestionResult:
+        """Read these leaders' fills since their cursors over REST and copy what is new."""
+        wanted = list(leaders)
+        fetched = await self._ingestor.fetch(wanted, now_ms)
+        result = await self._accept(fetched, now_ms)
+        result.complete = len(fetched) == len(wanted)
         return result
+
+    async def ingest_pushed(self, page: FillPage, now_ms: int) -> IngestionResult:
+        """Copy what a leader stream pushed; fills of leaders we do not poll are left out,
+        as polling would leave them (the stream may still deliver a dropped leader's)."""
+        wanted = set(self.leaders_to_poll())
+        fills = [f for f in page.fills if f.leader in wanted]
+        by_leader: dict[str, list[LeaderFill]] = {}
+        for f in fills:
+            by_leader.setdefault(f.leader, []).append(f)
+        fetched = [Fetched(leader, FillPage(fs)) for leader, fs in by_leader.items()]
+        if page.rejects:
+            fetched.append(Fetched("stream", FillPage([], list(page.rejects))))
+        return await self._accept(fetched, now_ms)
+
+    async def _accept(self, fetched: list[Fetched], now_ms: int) -> IngestionResult:
+        """One ingestion at a time (polled and pushed fills meet here): dedupe, then each new
+        trade through the pipeline, in order."""
+        async with self._ingesting:
+            result = self._ingestor.accept(fetched, now_ms)
+            self.last_ingestion = result
+            if not result.trades:
+                return result
+            handled = 0
+            try:
+                mids = await self._prefetch(result.trades)
+                self._guardrails.market_seen(now_ms)
+                for trade in result.trades:
+                    await self.handle_trade(trade, now_ms, mids)
+                    handled += 1
+            except BaseException:
+                # not recorded: this trade and the ones after it (kept in order) are taken
+                # again by the next look, never skipped as handled
+                self._ingestor.forget(k for t in result.trades[handled:] for k in t.fill_keys)
+                raise
+            finally:
+                self._states.clear()
+            return result
+
+    async def _prefetch(self, trades: list[LeaderTrade]) -> Mapping[str, float]:
+        """The mids, and what the entries among `trades` will need — each leader's state,
+        each coin's book, our balance — read at once: one round trip to the venue instead
+        of one after the other (SPEC §N: a copy's latency). A read that fails here is simply
+        read again where it is needed; only the mids are needed by every trade."""
+        entries = [
+            t
+            for t in trades
+            if t.action in (Action.OPEN, Action.ADD)
+            and (trader := self._leaders.get(t.leader)) is not None
+            and trader.tier is Tier.PRIMARY
+        ]
+        leaders = sorted({t.leader for t in entries})
+        coins = sorted({t.coin for t in entries})
+        mids, *rest = await asyncio.gather(
+            self._quotes.mids(),
+            *(self._feed.leader_state(leader) for leader in leaders),
+            *(self._book(coin) for coin in coins),
+            self._executor.warm_balance() if entries else asyncio.sleep(0),
+            return_exceptions=True,
+        )
+        if isinstance(mids, BaseException):
+            raise mids
+        for leader, state in zip(leaders, rest, strict=False):
+            if isinstance(state, LeaderState):
+                self._states[leader] = state
+        return mids
 
     async def handle_trade(
         self, trade: LeaderTrade, now_ms: int, mids: Mapping[str, float]
@@ -291,7 +370,9 @@ class Copier:
         reentry: bool,
         price: float | None,
     ) -> PipelineContext:
-        state = await self._feed.leader_state(trade.leader)
+        state = self._states.get(trade.leader)
+        if state is None:
+            state = await self._feed.leader_state(trade.leader)
         live = state.position(trade.coin)
         tracked = self._leaders.tracker.get(trade.leader, trade.coin)
         opened_ms = (

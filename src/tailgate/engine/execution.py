@@ -12,6 +12,7 @@ same while running). Prices and sizes are rounded to the venue's grid here, at t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 from collections.abc import Callable, Mapping
@@ -193,6 +194,13 @@ class OrderExecutor:
         )
         return order
 
+    async def warm_balance(self) -> None:
+        """Read the account snapshot into the preflight's cache ahead of an entry (its
+        failure is the preflight's to judge, when it reads again)."""
+        if self.balances is not None:
+            with contextlib.suppress(Exception):
+                await self.balances.snapshot()
+
     async def preflight(self, order: OrderRecord) -> ReasonCode | None:
         """§E8: INSUFFICIENT_BALANCE when an entry's margin does not fit in our free collateral
         (the cached account snapshot); None when it does, or when there is nothing to check.
@@ -298,6 +306,8 @@ class OrderExecutor:
         async with self._locks.hold("signer", self.signer):
             cancelled = await self._gateway.cancel_order(order.client_order_id)
         result = await self._gateway.order_by_client_id(order.client_order_id)
+        if order.state.is_final:  # settled meanwhile by another path (the monitor saw it fire)
+            return order
         if result is not None:
             self._apply_result(order, result, now_ms, None)
         elif cancelled:
@@ -309,6 +319,8 @@ class OrderExecutor:
     async def refresh(self, order: OrderRecord, now_ms: int) -> OrderRecord:
         """Ask the venue about a resting order and record any change (a stop that fired)."""
         result = await self._gateway.order_by_client_id(order.client_order_id)
+        if order.state.is_final:  # settled meanwhile by another path (a close cancelled it)
+            return order
         if result is not None and result.status is not OrderStatus.OPEN:
             self._apply_result(order, result, now_ms, None)
         return order

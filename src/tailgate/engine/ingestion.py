@@ -1,4 +1,4 @@
-"""Leader trade ingestion (SPEC §C2): poll → validate → dedupe → aggregate by order.
+"""Leader trade ingestion (SPEC §C2): fetch (poll) or push → validate → dedupe → aggregate.
 
 A fill is processed at most once: its durable key is checked against the store (and a small
 in-memory set of keys this process already handled, so steady-state polling costs no query).
@@ -17,9 +17,9 @@ from tailgate.domain.models import MS_PER_HOUR, LeaderFill, LeaderTrade
 from tailgate.domain.reasons import ReasonCode
 from tailgate.logs import get_logger
 from tailgate.store import Store
-from tailgate.venues.protocols import LeaderFeed
+from tailgate.venues.protocols import FillPage, LeaderFeed
 
-__all__ = ["IngestionResult", "LeaderTradeIngestor"]
+__all__ = ["Fetched", "IngestionResult", "LeaderTradeIngestor"]
 
 log = get_logger("tailgate.ingestion")
 
@@ -29,11 +29,21 @@ CHECKPOINT_INTERVAL_MS = 15 * 60_000  # cursors only bound the backfill window
 _CURSOR_KEY = "ingest_cursor"
 
 
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One leader's fills as read (polled: `polled_ms` is when) or pushed (None)."""
+
+    leader: str
+    page: FillPage
+    polled_ms: int | None = None
+
+
 @dataclass(slots=True)
 class IngestionResult:
     trades: list[LeaderTrade] = field(default_factory=list)
     rejected: int = 0
     duplicates: int = 0
+    complete: bool = True  # False: some leader's read failed (it is looked at again later)
 
 
 class LeaderTradeIngestor:
@@ -48,14 +58,46 @@ class LeaderTradeIngestor:
 
     async def poll(self, leaders: Iterable[str], now_ms: int) -> IngestionResult:
         """Fetch every leader's recent fills and return the new ones as aggregated trades."""
-        result = IngestionResult()
-        candidates: list[LeaderFill] = []
-        for leader in leaders:
+        wanted = list(leaders)
+        fetched = await self.fetch(wanted, now_ms)
+        result = self.accept(fetched, now_ms)
+        result.complete = len(fetched) == len(wanted)
+        return result
+
+    async def fetch(self, leaders: Iterable[str], now_ms: int) -> list[Fetched]:
+        """Each leader's fills since its cursor (at least the last hour, at most a day back).
+        A leader whose read fails is logged and left for the next look — its cursor does not
+        move; only when every read fails does this raise (the venue is down, not a leader)."""
+        fetched: list[Fetched] = []
+        failed: BaseException | None = None
+        wanted = list(leaders)
+        for leader in wanted:
             start = max(
                 min(now_ms - POLL_LOOKBACK_MS, self._cursors.get(leader, now_ms)),
                 now_ms - MAX_BACKFILL_MS,
             )
-            page = await self._feed.leader_fills(leader, start, now_ms + 1)
+            try:
+                page = await self._feed.leader_fills(leader, start, now_ms + 1)
+            except Exception as exc:
+                failed = exc
+                log.warning(
+                    "leader_fills_unavailable",
+                    leader=leader,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+                continue
+            fetched.append(Fetched(leader, page, now_ms))
+        if failed is not None and not fetched and wanted:
+            raise failed
+        return fetched
+
+    def accept(self, pages: Iterable[Fetched], now_ms: int) -> IngestionResult:
+        """What is new in `pages`, validated and aggregated by order; no I/O but the store's
+        dedupe lookup. A page with `polled_ms` moves its leader's cursor there."""
+        result = IngestionResult()
+        candidates: list[LeaderFill] = []
+        for fetched in pages:
+            leader, page = fetched.leader, fetched.page
             for reject in page.rejects:
                 # no durable key: remember it for this process so it is logged once
                 key = f"payload:{leader}:{reject.reason}:{reject.detail}:{reject.excerpt}"
@@ -66,11 +108,14 @@ class LeaderTradeIngestor:
                         leader, None, reject.reason, reject.detail, reject.excerpt, None, now_ms
                     )
             candidates.extend(f for f in page.fills if f.dedupe_key not in self._recent)
-            self._cursors[leader] = now_ms
+            if fetched.polled_ms is not None:
+                self._cursors[leader] = fetched.polled_ms
         if candidates:
             seen = self._store.seen_fill_keys(f.dedupe_key for f in candidates)
             fresh: list[LeaderFill] = []
             for f in candidates:
+                if f.dedupe_key in self._recent:  # twice in these pages (a duplicated push)
+                    continue
                 self._recent[f.dedupe_key] = f.time_ms
                 if f.dedupe_key in seen:
                     result.duplicates += 1
@@ -86,6 +131,12 @@ class LeaderTradeIngestor:
         if now_ms - self._checkpointed_ms >= CHECKPOINT_INTERVAL_MS:
             self.checkpoint(now_ms)
         return result
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Fills whose trade could not be handled (the venue failed mid-way): the next look
+        takes them again instead of skipping them as handled by this process."""
+        for key in keys:
+            self._recent.pop(key, None)
 
     def checkpoint(self, now_ms: int) -> None:
         """Persist the per-leader cursors (SPEC §R5); dedupe never depends on them."""

@@ -287,8 +287,8 @@ class PositionManager:
         if stop is None:
             return False
         await self._executor.refresh(stop, now_ms)
-        if stop.state is OrderState.SUBMITTED:
-            return False
+        if stop.state is OrderState.SUBMITTED or self._stops.get(position.id) is not stop:
+            return False  # still resting, or taken meanwhile by a close that settles it
         self._stops.pop(position.id, None)
         if stop.state in (OrderState.FILLED, OrderState.PARTIAL):
             log.info(

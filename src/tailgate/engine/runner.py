@@ -2,7 +2,8 @@
 
 `Engine` is the composition root: everything is built here from settings and the venue's
 protocol objects — nothing global, nothing at import time. Loops: leader refresh (daily),
-ingestion (every POLL_INTERVAL), deferred signals, monitor (marks and equity). SIGINT/SIGTERM
+ingestion (every POLL_INTERVAL; plus, when the venue pushes leaders' fills, the stream — see
+`engine/streaming.py`), deferred signals, monitor (marks and equity). SIGINT/SIGTERM
 stop the clock: each loop finishes the step it is in, checkpoints are flushed, the store closes.
 """
 
@@ -30,9 +31,17 @@ from tailgate.engine.portfolio import Portfolio
 from tailgate.engine.positions import PositionManager
 from tailgate.engine.quotes import QuoteCache
 from tailgate.engine.reconcile import Reconciler, ReconcileReport
+from tailgate.engine.streaming import StreamIngestion
 from tailgate.logs import get_logger
 from tailgate.store import Store
-from tailgate.venues.protocols import AccountState, LeaderFeed, MarketData, OrderGateway
+from tailgate.transport import RetryableError
+from tailgate.venues.protocols import (
+    AccountState,
+    LeaderFeed,
+    LeaderFillStream,
+    MarketData,
+    OrderGateway,
+)
 
 __all__ = ["Engine", "EngineStats"]
 
@@ -44,6 +53,7 @@ FollowerVenue = Callable[[Follower], tuple[OrderGateway, AccountState | None]]
 EQUITY_SNAPSHOT_INTERVAL_MS = 3_600_000
 NONCES_KEY = "nonces"  # checkpoint: the last nonce of each signer
 MAX_CONSECUTIVE_FAILURES = 5  # a loop failing this often in a row stops the engine (fail closed)
+RETRY_FAILED_MS = 300_000  # a failed loop step is tried again after at most this long
 
 
 @dataclass(slots=True)
@@ -58,6 +68,8 @@ class EngineStats:
     entries_resumed: int = 0
     stale_expired: int = 0
     drifts: int = 0
+    venue_unavailable: int = 0  # loop steps the venue could not answer (outage, breaker open)
+    polls_skipped: int = 0  # polls a covering leader stream made unnecessary
 
 
 class Engine:
@@ -73,6 +85,7 @@ class Engine:
         account: AccountState | None = None,
         live_armed: bool = False,
         follower_venue: FollowerVenue | None = None,
+        stream: LeaderFillStream | None = None,
     ) -> None:
         self.settings = settings
         self.live_armed = live_armed
@@ -86,6 +99,10 @@ class Engine:
         self._account = account or (gateway if isinstance(gateway, AccountState) else None)
         # followers' own gateways and accounts at the venue (§E10); None: no followers traded
         self._follower_venue = follower_venue
+        # leaders' fills pushed as they happen; polling stays underneath as the safety net
+        self._stream = stream
+        self.streaming: StreamIngestion | None = None
+        self._polled_ms = 0  # the last poll of the leaders (sim or wall time)
         self.stats = EngineStats()
         # §E6: one lock per signer across every desk; nonces per signer, continued from the
         # last checkpoint so a restart never reuses one
@@ -330,6 +347,9 @@ class Engine:
 
             loops.append((f"observer{i}", interval_ms, observe, now))
         try:
+            if self._stream is not None:
+                self.streaming = StreamIngestion(self._stream, self.copier, self.clock)
+                await self.streaming.start()
             async with asyncio.TaskGroup() as group:
                 for name, interval, step, first in loops:
                     self.clock.join()
@@ -343,6 +363,8 @@ class Engine:
 
     async def close(self) -> None:
         """Flush checkpoints and value the book one last time; safe to call twice."""
+        if self.streaming is not None:
+            await self.streaming.close()
         now = self.clock.now_ms()
         try:
             self._marks = await self._market.mids()
@@ -361,9 +383,22 @@ class Engine:
     async def _refresh(self, now: int) -> None:
         await self.leaders.refresh(now)
         self.stats.refreshes += 1
+        if self.streaming is not None:
+            await self.streaming.follow()
 
     async def _ingest(self, now: int) -> None:
+        streaming = self.streaming
+        if (
+            streaming is not None
+            and streaming.covering
+            and now - self._polled_ms < self.settings.stream_safety_poll_minutes * 60_000
+        ):
+            self.stats.polls_skipped += 1  # the stream sees every fill as it happens
+            return
         result = await self.copier.ingest(now)
+        self._polled_ms = now
+        if streaming is not None and result.complete:
+            streaming.covered()
         self.stats.ingestion_cycles += 1
         self.stats.trades_seen += len(result.trades)
         self.stats.fills_rejected += result.rejected
@@ -429,9 +464,21 @@ class Engine:
                 return
             next_ms = first_ms
             while not self.clock.stopping:
+                now = self.clock.now_ms()
+                ok = False
                 try:
-                    await step(self.clock.now_ms())
-                    failures = 0
+                    await step(now)
+                    failures, ok = 0, True
+                except RetryableError as exc:
+                    # the venue is unreachable for now (its breaker open, an outage): not a
+                    # fault of ours, and stopping would leave nobody watching. Entries stay
+                    # blocked meanwhile by the stale-market-data guardrail (§E4).
+                    self.stats.venue_unavailable += 1
+                    log.warning(
+                        "loop_step_venue_unavailable",
+                        loop=name,
+                        error=f"{type(exc).__name__}: {exc}",
+                    )
                 except Exception:
                     failures += 1
                     self.stats.loop_errors += 1
@@ -440,7 +487,9 @@ class Engine:
                         log.error("loop_failing_stopping_engine", loop=name)
                         self.clock.stop()
                         return
-                next_ms += interval_ms
+                # a failed step is tried again soon, not a whole interval later (a leader
+                # refresh that failed at start must not leave the engine without leaders a day)
+                next_ms = next_ms + interval_ms if ok else now + min(interval_ms, RETRY_FAILED_MS)
                 if not await self.clock.sleep_until(next_ms):
                     return
         finally:
@@ -469,6 +518,8 @@ class Engine:
             "loop_errors": self.stats.loop_errors,
             "stale_expired": self.stats.stale_expired,
             "drifts": self.stats.drifts,
+            "venue_unavailable": self.stats.venue_unavailable,
+            "polls_skipped": self.stats.polls_skipped,
             "quote_hits": self.quotes.hits,  # §E7
             "quote_misses": self.quotes.misses,
             "quote_shared": self.quotes.shared,

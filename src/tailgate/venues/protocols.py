@@ -7,6 +7,7 @@ Adapters parse venue JSON at the boundary: what cannot be parsed is returned as 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -27,6 +28,8 @@ __all__ = [
     "AccountState",
     "FillPage",
     "LeaderFeed",
+    "LeaderFillStream",
+    "LeaderStreamEvent",
     "MarketData",
     "OpenOrder",
     "OrderGateway",
@@ -34,7 +37,9 @@ __all__ = [
     "OrderResult",
     "OrderStatus",
     "PayloadError",
+    "PushedFills",
     "RejectedPayload",
+    "StreamGap",
     "Venue",
     "VenueFill",
     "VenuePosition",
@@ -148,6 +153,42 @@ class LeaderFeed(Protocol):
     async def leader_portfolio(self, leader: str) -> list[tuple[int, float]]:
         """The leader's account value history, (time_ms, value) oldest first (~90 days)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class PushedFills:
+    """New leader fills a stream delivered (never a subscription's replay of old ones)."""
+
+    page: FillPage
+    received_ns: int  # `time.perf_counter_ns()` when the message arrived: copy latency
+
+
+@dataclass(frozen=True, slots=True)
+class StreamGap:
+    """The stream (re)connected: these leaders' fills since the last look may be missing, and
+    must be read over REST (from the ingestion cursors) before streamed fills are trusted."""
+
+    leaders: tuple[str, ...]
+
+
+LeaderStreamEvent = PushedFills | StreamGap
+
+
+@runtime_checkable
+class LeaderFillStream(Protocol):
+    """Leaders' fills pushed as they happen (Hyperliquid: the WebSocket). Optional: a venue
+    without one is polled (§C2), and polling stays the safety net of one that has it."""
+
+    async def follow(self, leaders: Collection[str]) -> None:
+        """Stream these leaders' fills from now on (re-subscribes when the set changes)."""
+        ...
+
+    def events(self) -> AsyncIterator[LeaderStreamEvent]: ...
+
+    @property
+    def healthy(self) -> bool: ...
+
+    async def close(self) -> None: ...
 
 
 @runtime_checkable

@@ -24,6 +24,9 @@ class FaultPlan:
     ws_reorder_rate: float = 0.0  # the message is held back and sent after the next one
     retry_after_s: float = 0.05
     hang_s: float = 30.0  # a "timeout" answers this late: after the client has given up
+    # the venue down: within each [start_ms, end_ms) of world time every request answers 503
+    # and every WebSocket connection is closed (breakers open, streams fall back)
+    outages: tuple[tuple[int, int], ...] = ()
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -39,6 +42,9 @@ class FaultPlan:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1], got {value!r}")
+        for start, end in self.outages:
+            if end <= start:
+                raise ValueError(f"an outage must end after it starts, got {start}..{end}")
 
     @classmethod
     def uniform(cls, rate: float, seed: int = 0) -> FaultPlan:
@@ -70,9 +76,16 @@ class Faults:
         self.injected[kind] = self.injected.get(kind, 0) + 1
         return True
 
-    def http(self) -> str | None:
-        """'429', '5xx', 'timeout' or None for a request about to be served."""
+    def down(self, now_ms: int) -> bool:
+        """Whether the venue is in one of the plan's outages at world time `now_ms`."""
+        return any(start <= now_ms < end for start, end in self.plan.outages)
+
+    def http(self, now_ms: int | None = None) -> str | None:
+        """'outage', '429', '5xx', 'timeout' or None for a request about to be served."""
         p = self.plan
+        if now_ms is not None and self.down(now_ms):
+            self.injected["outage"] = self.injected.get("outage", 0) + 1
+            return "outage"
         draw = self._rng.random()
         for kind, rate in (
             ("429", p.http_429_rate),

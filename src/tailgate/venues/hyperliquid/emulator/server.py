@@ -62,7 +62,9 @@ def build_app(
     app[VENUE_KEY], app[FAULTS_KEY] = venue, faults
 
     async def faulty(handler: Callable[[], Any]) -> web.StreamResponse:
-        kind = faults.http()
+        kind = faults.http(venue.now_ms())
+        if kind == "outage":
+            return web.json_response({"error": "unavailable"}, status=503)
         if kind == "429":
             retry = str(faults.plan.retry_after_s)
             return web.json_response(
@@ -110,7 +112,7 @@ def build_app(
             """False when the fault plan dropped the connection."""
             text = json.dumps(message)
             async with send_lock:
-                if faults.ws_drop():
+                if faults.down(venue.now_ms()) or faults.ws_drop():
                     await socket.close()
                     return False
                 if faults.ws_reorder():
