@@ -26,6 +26,8 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/hl_signing.py
+	$(BIN)/python bench/hl_latency.py
 
 # SIGKILL the engine 200 times against the persistent simulator venue, then check invariants.
 chaos: $(VENV)/.installed-dev

@@ -1,4 +1,5 @@
-"""Benchmarks: one line per figure, `METRIC <name> <value> <unit>`.
+"""Benchmarks: one line per figure, `METRIC <name> <value> <unit>` (`make bench` also runs
+bench/hl_signing.py and bench/hl_latency.py, which document their own figures).
 
 How they are measured (reproduce with `make bench`; figures depend on the machine):
 - pipeline_leader_trades_per_s: the nine-step `evaluate_trade` over leader trades recorded

@@ -10,7 +10,7 @@ import pytest
 
 from tailgate.config import load_settings
 from tailgate.engine.clock import SimClock
-from tailgate.engine.hyperliquid_session import run_hyperliquid_paper
+from tailgate.engine.hyperliquid_session import run_hyperliquid
 from tailgate.engine.sim_session import run_engine_on_clock
 from tailgate.logs import configure_logging
 from tailgate.store import Store
@@ -56,7 +56,7 @@ def test_the_engine_runs_on_the_emulated_feed_and_ingests_what_the_simulator_doe
         url = f"http://127.0.0.1:{port}"
         store = Store.open(settings("http").resolved_database_url())
         try:
-            engine = await run_hyperliquid_paper(
+            engine = await run_hyperliquid(
                 settings("http"),
                 clock,
                 store,
@@ -65,6 +65,7 @@ def test_the_engine_runs_on_the_emulated_feed_and_ingests_what_the_simulator_doe
                 retry=RetryPolicy(max_attempts=10, backoff=Backoff(base_s=0.001, max_s=0.005)),
                 timeout_s=0.1,
                 rate_limited=False,  # the emulator's clock outruns the venue's wall-time budget
+                stream=False,  # polled, as in process (the stream: test_engine_streaming_…)
             )
             injected = dict(runner.app[FAULTS_KEY].injected)
             return {

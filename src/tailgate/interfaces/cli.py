@@ -17,8 +17,10 @@ from tailgate.logs import configure_logging
 if TYPE_CHECKING:  # imported lazily at run time: `--help` stays fast
     from tailgate.backtest.result import RunResult
     from tailgate.domain.models import Trader
+    from tailgate.engine.hyperliquid_session import Endpoint
     from tailgate.engine.replay_session import ReplaySession
     from tailgate.engine.sim_session import SimSession
+    from tailgate.venues.hyperliquid.keys import Signer
     from tailgate.venues.sim import SimWorld
 
 __all__ = ["app", "main"]
@@ -137,26 +139,40 @@ def run(
     base_url: Annotated[
         str | None,
         typer.Option(
-            help="Hyperliquid API (hyperliquid): default mainnet; e.g. the emulator's "
-            "http://127.0.0.1:8089.",
+            help="Hyperliquid API URL (hyperliquid), overriding hyperliquid_base_url and the "
+            "network's; e.g. the emulator's http://127.0.0.1:8089.",
             show_default=False,
         ),
     ] = None,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help='Real orders (hyperliquid). Needs mode = "live" in the config too, and '
+            "max_live_order_usd; without this flag every run is paper.",
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Run the engine (paper mode). Ctrl-C stops it gracefully."""
+    """Run the engine: paper mode unless live is armed (mode = "live" in the config, --live,
+    and max_live_order_usd). Ctrl-C stops it gracefully."""
+    from tailgate.engine.live_switches import RunMode, decide_run_mode, paper_settings
     from tailgate.engine.sim_session import run_sim_session
     from tailgate.interfaces.render import render_summary
     from tailgate.interfaces.summary import summarize
 
-    settings = _settings(config, venue=venue)
-    if settings.mode.value == "live":
-        console.print("[red]live mode is not available yet: paper mode only (the default)[/red]")
+    settings = _settings(config, venue=venue, hyperliquid_base_url=base_url)
+    decision = decide_run_mode(settings, live_flag=live)
+    if decision.refused:  # before any connection, any key read
+        console.print(f"[red]live trading refused: {decision.refusal}[/red]", highlight=False)
         raise typer.Exit(2)
+    if decision.warning:
+        console.print(f"[yellow]{decision.warning}[/yellow]", highlight=False)
     _log_to(settings, None)
     if settings.venue == "hyperliquid":
-        _run_hyperliquid_paper(settings, base_url)
+        _run_hyperliquid(settings, live=decision.mode is RunMode.LIVE, resume=resume)
         return
+    settings = paper_settings(settings)
     session = asyncio.run(
         run_sim_session(
             settings,
@@ -467,29 +483,84 @@ def reconcile(
         raise typer.Exit(1)
 
 
-def _run_hyperliquid_paper(settings: Settings, base_url: str | None) -> None:
-    """Paper mode on Hyperliquid's feed (the venue, or the emulator) on the wall clock."""
+def _run_hyperliquid(settings: Settings, *, live: bool, resume: bool) -> None:
+    """Hyperliquid's feed (the venue, or the emulator) on the wall clock: paper, or live when
+    `decide_run_mode` armed it (then the key is loaded and the banner shown first)."""
     from tailgate.engine.clock import WallClock
-    from tailgate.engine.hyperliquid_session import run_hyperliquid_paper
+    from tailgate.engine.hyperliquid_session import (
+        NoCollateral,
+        resolve_endpoint,
+        run_hyperliquid,
+    )
     from tailgate.store import Store
-    from tailgate.venues.hyperliquid.info import LEADERBOARD_URL
+    from tailgate.transport import TransportError
 
-    url = (base_url or "https://api.hyperliquid.xyz").rstrip("/")
-    local = url.startswith(("http://127.0.0.1", "http://localhost"))
-    leaderboard = f"{url}/Mainnet/leaderboard" if local else LEADERBOARD_URL
+    endpoint = resolve_endpoint(settings)
+    signer = _live_signer(settings) if live else None
+    if signer is not None:
+        _live_banner(settings, endpoint, signer)
+    else:
+        console.print(
+            f"paper mode on {endpoint.base_url} ({endpoint.network.value}): no order is sent; "
+            "Ctrl-C stops it",
+            highlight=False,
+        )
     store = Store.open(settings.resolved_database_url())
-    console.print(f"paper mode on {url}: no order is sent; Ctrl-C stops it")
     try:
         engine = asyncio.run(
-            run_hyperliquid_paper(
-                settings, WallClock(), store, base_url=url, leaderboard_url=leaderboard
-            )
+            run_hyperliquid(settings, WallClock(), store, live=live, signer=signer, resume=resume)
         )
+    except NoCollateral as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    except TransportError as exc:  # at start: the venue (or the URL) cannot be reached
+        console.print(f"[red]cannot reach {endpoint.base_url}: {exc}[/red]", highlight=False)
+        raise typer.Exit(1) from None
     finally:
         store.close()
     console.print(
         f"stopped: {engine.stats.trades_seen} leader trades seen, "
         f"{len(engine.portfolio.open_positions)} open positions"
+    )
+
+
+def _live_signer(settings: Settings) -> Signer:
+    """The API wallet's signer, or exit 2 with the loader's message (never the key). A keystore
+    without TAILGATE_HYPERLIQUID_KEYSTORE_PASSWORD asks for its password on a terminal."""
+    import getpass
+
+    from tailgate.venues.hyperliquid.keys import KeyLoadError, signer_from_settings
+
+    prompt = getpass.getpass if sys.stdin.isatty() else None
+    try:
+        return signer_from_settings(settings, password_prompt=prompt)
+    except KeyLoadError as exc:
+        console.print(f"[red]cannot load the Hyperliquid key: {exc}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _live_banner(settings: Settings, endpoint: Endpoint, signer: Signer) -> None:
+    from rich.panel import Panel
+
+    assert settings.max_live_order_usd is not None
+    cap = min(settings.max_order_usd, settings.max_live_order_usd)
+    wallet = (
+        f"API wallet {signer.agent_address}"
+        if signer.is_agent
+        else "[bold]the account's own key[/bold] (an API wallet is safer: it cannot withdraw)"
+    )
+    lines = [
+        "[bold]LIVE TRADING: real orders, real money[/bold]",
+        f"network        {endpoint.network.value}  ({endpoint.base_url})",
+        f"account        {signer.account_address}",
+        f"signed by      {wallet}",
+        f"max live order ${cap:,.2f} per entry (max_live_order_usd, max_order_usd)",
+        f"margin         isolated, leverage <= {settings.max_leverage:g}x",
+        "stop new entries at once: `tailgate kill on` (exits and stops keep working)",
+    ]
+    console.print(
+        Panel("\n".join(lines), title="tailgate LIVE", border_style="bold red", expand=False),
+        highlight=False,
     )
 
 

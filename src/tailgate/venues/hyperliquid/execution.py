@@ -10,7 +10,13 @@ the engine's executor (which holds the signer's lock and gives each order its no
   `order_by_client_id` (`orderStatus` by cloid) — never by sending again;
 * a fill's rows come from our own `userFillsByTime` (the order response has only totals), so
   every venue fill has its fill row with the venue's trade id, price, size and fee;
-* cancels go by cloid, with the signer's next nonce.
+* cancels go by cloid, with the signer's next nonce;
+* with `leverage` set, the first entry on a coin is preceded by an `updateLeverage` to
+  isolated margin at min(leverage, the market's maximum) — once per coin per process; an
+  entry whose leverage could not be set is refused, never sent on the account's defaults;
+* no two actions this gateway signs share a nonce, and each is above the previous one, even
+  when the engine's nonces (per desk) and the gateway's own (per agent key) come from
+  different counters: the venue refuses a nonce it has seen.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from tailgate.domain.models import Market
 from tailgate.domain.reasons import ReasonCode
 from tailgate.engine.locks import NonceSource
 from tailgate.logs import get_logger
-from tailgate.transport import HttpTransport, hyperliquid_action_weight
+from tailgate.transport import HttpTransport, TransportError, hyperliquid_action_weight
 from tailgate.venues.hyperliquid.info import HyperliquidInfo
 from tailgate.venues.hyperliquid.keys import Signer
 from tailgate.venues.hyperliquid.orders import OrderRefused
@@ -34,8 +40,15 @@ from tailgate.venues.hyperliquid.parse import (
     parse_order_response,
     parse_order_status,
     parse_user_fills,
+    with_order_fills,
 )
-from tailgate.venues.hyperliquid.signing import Network, sign_cancel_by_cloid, sign_order
+from tailgate.venues.hyperliquid.signing import (
+    Network,
+    sign_cancel_by_cloid,
+    sign_order,
+    sign_update_leverage,
+)
+from tailgate.venues.paper import reject
 from tailgate.venues.protocols import (
     AccountSnapshot,
     FillPage,
@@ -64,7 +77,10 @@ class HyperliquidGateway:
         nonces: NonceSource,
         network: Network = Network.MAINNET,
         now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        leverage: float | None = None,
     ) -> None:
+        """`leverage`: isolated-margin leverage to set on each coin before its first entry
+        (MAX_LEVERAGE; capped at the market's maximum); None leaves the account's as they are."""
         self._http = http
         self._info = info
         self._signer = signer
@@ -74,6 +90,9 @@ class HyperliquidGateway:
         self._network = network
         self._now_ms = now_ms
         self._coins: dict[str, str] = {}  # cloid → coin, for cancels
+        self._leverage = leverage
+        self.leverage_set: dict[str, int] = {}  # coin → isolated leverage the venue accepted
+        self._last_nonce = 0  # the highest nonce this gateway signed with
         self.refused_locally = 0
 
     @property
@@ -86,14 +105,18 @@ class HyperliquidGateway:
         market = self._markets.get(order.coin)
         asset = self._assets.get(order.coin)
         if market is None or asset is None:
-            return _refused(order, ReasonCode.UNKNOWN_COIN, f"no market {order.coin!r}")
-        if order.nonce is None:
-            order = _with_nonce(order, self._nonces.next(self._signer.agent_address))
+            return reject(order, ReasonCode.UNKNOWN_COIN, f"no market {order.coin!r}")
+        if _is_entry(order) and self._leverage is not None and order.coin not in self.leverage_set:
+            failure = await self.ensure_isolated_leverage(order.coin, self._leverage)
+            if failure is not None:  # never sent: the account's margin mode is not the asked one
+                self.refused_locally += 1
+                return reject(order, ReasonCode.ORDER_REJECTED, failure)
+        order = _with_nonce(order, self._claim_nonce(order.nonce))
         try:
             body = sign_order(self._signer, order, market, asset, network=self._network)
         except OrderRefused as exc:  # denied locally: the venue would refuse it
             self.refused_locally += 1
-            return _refused(order, exc.reason, str(exc))
+            return reject(order, exc.reason, str(exc))
         self._coins[order.client_order_id] = order.coin
         raw = await self._http.post_json(  # AmbiguousError propagates: UNKNOWN, not FAILED
             "/exchange",
@@ -103,19 +126,18 @@ class HyperliquidGateway:
             idempotent=False,
         )
         [result] = parse_order_response(raw, [order])
-        if result.filled_size > 0:
-            result = await self._with_fills(order.client_order_id, result)
-        return result
+        return await self._with_fills(result)
 
     async def order_by_client_id(self, client_order_id: str) -> OrderResult | None:
         raw = await self._info.info(
             {"type": "orderStatus", "user": self.account, "oid": client_order_id}
         )
-        fills = (await self._our_fills()).fills
-        result = parse_order_status(raw, client_order_id, fills)
-        if result is not None and result.status is OrderStatus.OPEN:
+        result = parse_order_status(raw, client_order_id)
+        if result is None:
+            return None
+        if result.status is OrderStatus.OPEN:
             return OrderResult(client_order_id, OrderStatus.OPEN, reason="resting")
-        return result
+        return await self._with_fills(result)
 
     async def cancel_order(self, client_order_id: str) -> bool:
         coin = self._coins.get(client_order_id)
@@ -129,7 +151,7 @@ class HyperliquidGateway:
             )
             if coin is None:
                 return False
-        nonce = self._nonces.next(self._signer.agent_address)
+        nonce = self._claim_nonce(None)
         body = sign_cancel_by_cloid(
             self._signer, self._assets[coin], client_order_id, nonce, network=self._network
         )
@@ -142,6 +164,60 @@ class HyperliquidGateway:
         )
         statuses = _statuses(raw)
         return bool(statuses) and statuses[0] == "success"
+
+    async def ensure_isolated_leverage(self, coin: str, leverage: float) -> str | None:
+        """Set `coin` to isolated margin at min(`leverage`, the market's maximum), floored to
+        a whole number, unless done already in this process → None, or why it was not set.
+
+        Sent once and not retried (a signed action; a lost answer leaves it unset, and the
+        next entry on the coin asks again — setting the same leverage twice is harmless)."""
+        if coin in self.leverage_set:
+            return None
+        market, asset = self._markets.get(coin), self._assets.get(coin)
+        if market is None or asset is None:
+            return f"isolated leverage not set: no market {coin!r}"
+        nonce = self._claim_nonce(None)
+        try:
+            body = sign_update_leverage(
+                self._signer,
+                asset,
+                market,
+                leverage,
+                nonce,
+                max_leverage=leverage,
+                network=self._network,
+            )
+        except OrderRefused as exc:
+            return f"isolated leverage not set: {exc}"
+        value = int(body["action"]["leverage"])
+        try:
+            raw = await self._http.post_json(
+                "/exchange",
+                body,
+                endpoint="exchange.updateLeverage",
+                weight=hyperliquid_action_weight(1),
+                idempotent=False,
+            )
+        except TransportError as exc:
+            log.error("leverage_not_set", coin=coin, leverage=value, error=str(exc)[:200])
+            return f"isolated leverage not set: {type(exc).__name__}"
+        refusal = _action_error(raw)
+        if refusal is not None:
+            log.error("leverage_refused", coin=coin, leverage=value, error=refusal)
+            return f"isolated leverage {value}x refused by the venue: {refusal}"
+        self.leverage_set[coin] = value
+        log.info("leverage_set", coin=coin, leverage=value, margin="isolated")
+        return None
+
+    def _claim_nonce(self, proposed: int | None) -> int:
+        """The nonce to sign the next action with: `proposed` (the engine's) when it is above
+        every nonce signed here, else the agent key's next one, always above the last."""
+        nonce = proposed if proposed is not None else self._nonces.next(self._signer.agent_address)
+        if nonce <= self._last_nonce:
+            nonce = max(self._nonces.next(self._signer.agent_address), self._last_nonce + 1)
+        self._nonces.advance_past(self._signer.agent_address, nonce)
+        self._last_nonce = nonce
+        return nonce
 
     # ---- AccountState -------------------------------------------------------------------
 
@@ -170,30 +246,33 @@ class HyperliquidGateway:
         )
         return parse_user_fills(raw, self.account)
 
-    async def _with_fills(self, client_order_id: str, result: OrderResult) -> OrderResult:
-        """The order's fills from our own fill history (the answer has totals only)."""
-        status = await self.order_by_client_id(client_order_id)
-        if status is None or not status.fills:
-            log.error("fills_not_found", client_order_id=client_order_id)
+    async def _with_fills(self, result: OrderResult) -> OrderResult:
+        """A filled order's fill rows from our own fill history — one read, and only when
+        something filled (the venue's answers carry totals, not fills)."""
+        if result.filled_size <= 0:
             return result
-        return OrderResult(
-            client_order_id,
-            result.status,
-            filled_size=status.filled_size,
-            avg_price=status.avg_price,
-            fee=status.fee,
-            venue_order_id=result.venue_order_id,
-            fills=tuple(status.fills),
-            reason=result.reason,
-        )
-
-
-def _refused(order: OrderRequest, code: ReasonCode, detail: str) -> OrderResult:
-    return OrderResult(order.client_order_id, OrderStatus.REJECTED, reason=f"{code}: {detail}")
+        found = with_order_fills(result, (await self._our_fills()).fills)
+        if not found.fills:
+            log.error("fills_not_found", client_order_id=result.client_order_id)
+        return found
 
 
 def _with_nonce(order: OrderRequest, nonce: int) -> OrderRequest:
     return replace(order, nonce=nonce)
+
+
+def _is_entry(order: OrderRequest) -> bool:
+    """New risk: neither reduce-only (exits) nor a trigger (protective stops)."""
+    return not order.reduce_only and order.trigger_price is None
+
+
+def _action_error(raw: Any) -> str | None:
+    """None for the venue's `{"status": "ok"}`, else its refusal as text."""
+    if isinstance(raw, dict) and raw.get("status") == "ok":
+        return None
+    if isinstance(raw, dict) and raw.get("status") == "err":
+        return str(raw.get("response"))[:200]
+    return f"unexpected answer {str(raw)[:200]}"
 
 
 def _statuses(raw: Any) -> list[Any]:
