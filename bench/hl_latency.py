@@ -70,29 +70,6 @@ def world() -> SimWorld:
     )
 
 
-class ScaledClock(WallClock):
-    """World time = start + (wall − origin) × speed: the emulator's clock, in this process."""
-
-    def __init__(self, start_ms: int, origin_s: float, speed: float) -> None:
-        super().__init__()
-        self._start_ms, self._origin_s, self._speed = start_ms, origin_s, speed
-
-    def now_ms(self) -> int:
-        return self._start_ms + int((time.time() - self._origin_s) * self._speed * 1000)
-
-    async def sleep_until(self, t_ms: int) -> bool:
-        if self.stopping:
-            return False
-        delay = (t_ms - self.now_ms()) / 1000 / self._speed
-        if delay <= 0:
-            return True
-        try:
-            await asyncio.wait_for(self._stop.wait(), timeout=delay)
-        except TimeoutError:
-            return True
-        return False
-
-
 def metric(name: str, value: float, unit: str) -> None:
     print(f"METRIC {name} {value:.6g} {unit}", flush=True)
 
@@ -164,7 +141,7 @@ class Stamp(httpx.AsyncBaseTransport):
 async def run_engine(port: int, origin_s: float, speed: float, seconds: float, tmp: Path):
     w = world()
     start = w.config.start_ms
-    clock = ScaledClock(start, origin_s, speed)
+    clock = WallClock(start, origin_s, speed)  # the emulator's world time, here
     settings = load_settings(
         database_url=f"sqlite:///{tmp}/bench.db",
         workdir=tmp,

@@ -152,3 +152,22 @@ def test_a_stop_that_races_the_pacing_timeout_ends_the_driver_cleanly(monkeypatc
         return results
 
     assert asyncio.run(main()) == [False]
+
+
+def test_a_fast_wall_clock_keeps_the_emulators_world_time():
+    """`WallClock(start, origin, speed)`: world time that reads `start` at wall time `origin`
+    and runs `speed` times faster — a sleep of 60 world seconds at 6000x takes 10 ms."""
+    import time
+
+    origin = time.time()
+    clock = WallClock(start_ms=1_000_000, origin_s=origin, speed=6000.0)
+
+    async def main() -> tuple[int, bool, float]:
+        began = time.perf_counter()
+        woke = await clock.sleep_until(clock.now_ms() + 60_000)
+        return clock.now_ms(), woke, time.perf_counter() - began
+
+    now, woke, took = asyncio.run(main())
+    assert woke and 0.005 <= took < 0.5
+    assert now >= 1_000_000 + 60_000
+    assert abs(WallClock(5, origin, 1.0).now_ms() - 5 - (time.time() - origin) * 1000) < 50

@@ -42,14 +42,28 @@ class Clock(Protocol):
 
 
 class WallClock:
-    def __init__(self) -> None:
+    """Real time; or, given `start_ms`, `origin_s` and `speed`, time that runs `speed` times
+    faster than the wall clock and reads `start_ms` at wall time `origin_s` — the clock of
+    the loopback emulator serving a simulated world at that speed (`tailgate sim serve
+    --speed`), so an engine on the wall clock can trade on it."""
+
+    def __init__(
+        self, start_ms: int | None = None, origin_s: float | None = None, speed: float = 1.0
+    ) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be > 0")
         self._stop = asyncio.Event()
+        self._speed = speed
+        self._origin_s = time.time() if origin_s is None else origin_s
+        self._start_ms = start_ms
 
     def now_ms(self) -> int:
-        return time.time_ns() // 1_000_000
+        if self._start_ms is None:
+            return time.time_ns() // 1_000_000
+        return self._start_ms + int((time.time() - self._origin_s) * self._speed * 1000)
 
     async def sleep_until(self, t_ms: int) -> bool:
-        delay = (t_ms - self.now_ms()) / 1000
+        delay = (t_ms - self.now_ms()) / 1000 / self._speed
         if self._stop.is_set():
             return False
         if delay <= 0:

@@ -118,13 +118,8 @@ class HyperliquidGateway:
             self.refused_locally += 1
             return reject(order, exc.reason, str(exc))
         self._coins[order.client_order_id] = order.coin
-        raw = await self._http.post_json(  # AmbiguousError propagates: UNKNOWN, not FAILED
-            "/exchange",
-            body,
-            endpoint="exchange.order",
-            weight=hyperliquid_action_weight(1),
-            idempotent=False,
-        )
+        # AmbiguousError propagates: the executor records UNKNOWN, not FAILED
+        raw = await self._post_action(body, "exchange.order")
         [result] = parse_order_response(raw, [order])
         return await self._with_fills(result)
 
@@ -155,13 +150,7 @@ class HyperliquidGateway:
         body = sign_cancel_by_cloid(
             self._signer, self._assets[coin], client_order_id, nonce, network=self._network
         )
-        raw = await self._http.post_json(
-            "/exchange",
-            body,
-            endpoint="exchange.cancel",
-            weight=hyperliquid_action_weight(1),
-            idempotent=False,
-        )
+        raw = await self._post_action(body, "exchange.cancel")
         statuses = _statuses(raw)
         return bool(statuses) and statuses[0] == "success"
 
@@ -191,13 +180,7 @@ class HyperliquidGateway:
             return f"isolated leverage not set: {exc}"
         value = int(body["action"]["leverage"])
         try:
-            raw = await self._http.post_json(
-                "/exchange",
-                body,
-                endpoint="exchange.updateLeverage",
-                weight=hyperliquid_action_weight(1),
-                idempotent=False,
-            )
+            raw = await self._post_action(body, "exchange.updateLeverage")
         except TransportError as exc:
             log.error("leverage_not_set", coin=coin, leverage=value, error=str(exc)[:200])
             return f"isolated leverage not set: {type(exc).__name__}"
@@ -208,6 +191,17 @@ class HyperliquidGateway:
         self.leverage_set[coin] = value
         log.info("leverage_set", coin=coin, leverage=value, margin="isolated")
         return None
+
+    async def _post_action(self, body: Mapping[str, Any], endpoint: str) -> Any:
+        """A signed action to `/exchange`, sent once: never retried once it may have reached
+        the venue (AmbiguousError propagates; the caller decides what an unknown fate means)."""
+        return await self._http.post_json(
+            "/exchange",
+            body,
+            endpoint=endpoint,
+            weight=hyperliquid_action_weight(1),
+            idempotent=False,
+        )
 
     def _claim_nonce(self, proposed: int | None) -> int:
         """The nonce to sign the next action with: `proposed` (the engine's) when it is above
