@@ -80,6 +80,17 @@ def test_checkpoints_round_trip_json(store: Store) -> None:
     assert store.get_state("tracker") == [1, 2]
 
 
+def test_several_checkpoints_in_one_read(store: Store) -> None:
+    store.set_state("kill_switch", True, T0)
+    store.set_state("halted:a", {"reason": "drift"}, T0)
+    store.set_state("halted:b", {"reason": "other"}, T0)
+    assert store.get_states("kill_switch", "halted:a", "halted:c") == {
+        "kill_switch": True,
+        "halted:a": {"reason": "drift"},
+    }
+    assert store.get_states() == {}
+
+
 def test_equity_curve_upserts_by_time(store: Store) -> None:
     store.record_equity("paper", T0 + 2, 101.0, 50.0)
     store.record_equity("paper", T0 + 1, 100.0, 50.0)

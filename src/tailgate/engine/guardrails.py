@@ -77,12 +77,13 @@ class Guardrails:
         volume = 0.0
         if self.limits.daily_volume_cap_usd is not None:
             volume = self._store.traded_notional(account, day_start(now_ms))
+        switches = self._store.get_states(KILL_SWITCH_KEY, halted_key(account))
         return self.judge(
             order,
             now_ms,
             marks,
-            kill_switch=bool(self._store.get_state(KILL_SWITCH_KEY)),
-            halted=bool(self._store.get_state(halted_key(account))),
+            kill_switch=bool(switches.get(KILL_SWITCH_KEY)),
+            halted=bool(switches.get(halted_key(account))),
             day_volume_usd=volume,
         )
 

@@ -730,6 +730,14 @@ class Store:
         with self._reader.connect() as conn:
             return conn.execute(query).scalar_one_or_none()
 
+    def get_states(self, *keys: str) -> dict[str, Any]:
+        """Several checkpoints in one read (the guardrails' switches, per entry): {key: value}
+        for the keys that are set."""
+        st = t.engine_state
+        query = select(st.c.key, st.c.value).where(st.c.key.in_(keys))
+        with self._reader.connect() as conn:
+            return {key: value for key, value in conn.execute(query)}
+
     def states_with_prefix(self, prefix: str) -> dict[str, Any]:
         """Every checkpoint whose key starts with `prefix` (e.g. every account's halt)."""
         st = t.engine_state
