@@ -23,27 +23,9 @@ from tailgate.venues.hyperliquid.parse import (
 )
 from tailgate.venues.protocols import PayloadError
 
+from ..venues.hyperliquid.hl_payloads import fill as _fill
+
 LEADER = "0xb7b6f3cea3f66bf525f5d8f965f6dbf6d9b017b2"
-
-
-def _fill(**overrides: Any) -> dict[str, Any]:
-    raw: dict[str, Any] = {
-        "coin": "BTC",
-        "px": "66653.0",
-        "sz": "0.001",
-        "side": "A",
-        "time": 1781528065899,
-        "startPosition": "-0.0213",
-        "dir": "Open Short",
-        "closedPnl": "0.0",
-        "hash": "0xe29f",
-        "oid": 55030848197,
-        "crossed": False,
-        "fee": "0.009997",
-        "tid": 745210434703679,
-    }
-    raw.update(overrides)
-    return raw
 
 
 # --- real recorded payloads -------------------------------------------------------------------

@@ -135,11 +135,7 @@ class Copier:
 
     async def backfill(self, leaders: Iterable[str], now_ms: int) -> IngestionResult:
         """Read these leaders' fills since their cursors over REST and copy what is new."""
-        wanted = list(leaders)
-        fetched = await self._ingestor.fetch(wanted, now_ms)
-        result = await self._accept(fetched, now_ms)
-        result.complete = len(fetched) == len(wanted)
-        return result
+        return await self._accept(await self._ingestor.fetch(leaders, now_ms), now_ms)
 
     async def ingest_pushed(self, page: FillPage, now_ms: int) -> IngestionResult:
         """Copy what a leader stream pushed; fills of leaders we do not poll are left out,

@@ -36,6 +36,7 @@ class Fetched:
     leader: str
     page: FillPage
     polled_ms: int | None = None
+    failed: bool = False  # the read failed: nothing read, the cursor stays
 
 
 @dataclass(slots=True)
@@ -58,11 +59,7 @@ class LeaderTradeIngestor:
 
     async def poll(self, leaders: Iterable[str], now_ms: int) -> IngestionResult:
         """Fetch every leader's recent fills and return the new ones as aggregated trades."""
-        wanted = list(leaders)
-        fetched = await self.fetch(wanted, now_ms)
-        result = self.accept(fetched, now_ms)
-        result.complete = len(fetched) == len(wanted)
-        return result
+        return self.accept(await self.fetch(leaders, now_ms), now_ms)
 
     async def fetch(self, leaders: Iterable[str], now_ms: int) -> list[Fetched]:
         """Each leader's fills since its cursor (at least the last hour, at most a day back).
@@ -85,9 +82,10 @@ class LeaderTradeIngestor:
                     leader=leader,
                     error=f"{type(exc).__name__}: {exc}",
                 )
+                fetched.append(Fetched(leader, FillPage([]), None, failed=True))
                 continue
             fetched.append(Fetched(leader, page, now_ms))
-        if failed is not None and not fetched and wanted:
+        if failed is not None and all(f.failed for f in fetched):
             raise failed
         return fetched
 
@@ -98,6 +96,7 @@ class LeaderTradeIngestor:
         candidates: list[LeaderFill] = []
         for fetched in pages:
             leader, page = fetched.leader, fetched.page
+            result.complete = result.complete and not fetched.failed
             for reject in page.rejects:
                 # no durable key: remember it for this process so it is logged once
                 key = f"payload:{leader}:{reject.reason}:{reject.detail}:{reject.excerpt}"

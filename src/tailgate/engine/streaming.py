@@ -18,9 +18,7 @@ not move under it; on the wall clock that is a no-op.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tailgate.engine.clock import Clock
 from tailgate.engine.copier import Copier
@@ -39,8 +37,6 @@ class StreamStats:
     backfills: int = 0
     backfill_trades: int = 0  # new trades a gap's REST read found
     errors: int = 0
-    # message arrival → its trades handled (orders placed), microseconds: the latest events
-    handle_us: deque[int] = field(default_factory=lambda: deque(maxlen=10_000))
 
 
 class StreamIngestion:
@@ -113,5 +109,3 @@ class StreamIngestion:
         result = await self._copier.ingest_pushed(event.page, now)
         self.stats.pushed_events += 1
         self.stats.pushed_trades += len(result.trades)
-        if result.trades:
-            self.stats.handle_us.append((time.perf_counter_ns() - event.received_ns) // 1000)
