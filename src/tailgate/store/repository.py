@@ -512,13 +512,14 @@ class Store:
     def load_orders(
         self, states: Collection[OrderState] | None = None, account: str | None = None
     ) -> list[OrderRecord]:
-        query = select(t.orders).order_by(t.orders.c.id)
+        query = self._sql.select_orders[(states is not None, account is not None)]
+        params: dict[str, Any] = {}
         if states is not None:
-            query = query.where(t.orders.c.state.in_([rows.plain(s) for s in states]))
+            params["states_"] = [rows.plain(s) for s in states]
         if account is not None:
-            query = query.where(t.orders.c.account == account)
+            params["account_"] = account
         with self._reader.connect() as conn:
-            return [rows.order_record(row) for row in conn.execute(query).mappings()]
+            return [rows.order_record(row) for row in conn.execute(query, params).mappings()]
 
     def order_by_client_id(self, client_order_id: str) -> OrderRecord | None:
         query = select(t.orders).where(t.orders.c.client_order_id == client_order_id)

@@ -133,6 +133,16 @@ class Statements:
             .on_conflict_do_nothing(index_elements=["fill_id"])
             .returning(t.fills.c.fill_id, t.fills.c.id)
         )
+        # the periodic sweeps read orders by state (and account): one statement per shape
+        orders_by_id = select(t.orders).order_by(t.orders.c.id)
+        in_states = t.orders.c.state.in_(bindparam("states_", expanding=True))
+        of_account = t.orders.c.account == bindparam("account_")
+        self.select_orders: dict[tuple[bool, bool], Any] = {
+            (False, False): orders_by_id,
+            (True, False): orders_by_id.where(in_states),
+            (False, True): orders_by_id.where(of_account),
+            (True, True): orders_by_id.where(in_states, of_account),
+        }
         self.claim_order = (  # PENDING → SUBMITTED, atomically: one executor sends an intent
             update(t.orders)
             .where(t.orders.c.id == bindparam(PK), t.orders.c.state == "pending")

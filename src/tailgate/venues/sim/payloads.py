@@ -42,7 +42,7 @@ _NAMES = ("whale", "degen", "alpha", "tortoise", "falcon", "quant", "vault", "sn
 # others parse into values the domain must refuse (NaN price, negative size, unknown coin).
 CORRUPTIONS = ("missing_px", "nan_px", "negative_sz", "unknown_coin", "bad_time")
 UNKNOWN_COIN = "NOTACOIN"
-_STREAM_CORRUPT = 77
+STREAM_CORRUPT = 77
 
 
 def num(x: float) -> str:
@@ -100,8 +100,8 @@ def user_fills(
             "tid": tid,
             "feeToken": "USDC",
         }
-        if malformed_rate > 0 and unit_interval(seed, _STREAM_CORRUPT, tid) < malformed_rate:
-            corrupt_fill(raw, mix64(seed, _STREAM_CORRUPT + 1, tid) % len(CORRUPTIONS))
+        if malformed_rate > 0 and unit_interval(seed, STREAM_CORRUPT, tid) < malformed_rate:
+            corrupt_fill(raw, mix64(seed, STREAM_CORRUPT + 1, tid) % len(CORRUPTIONS))
         out.append(raw)
     return out
 

@@ -2,7 +2,9 @@
 
 It implements LeaderFeed, MarketData, OrderGateway and AccountState. Every read builds the
 Hyperliquid-shaped JSON (`payloads.py`) and parses it with the real adapter's parser, so the
-engine receives exactly what a Hyperliquid adapter would hand it — including rejects.
+engine receives exactly what a Hyperliquid adapter would hand it — including rejects. Leaders'
+fills, by far the most numerous, are built straight into the parser's result instead
+(`fill_pages.py`, held equal to the round trip by a test); corrupted ones still take it.
 
 No look-ahead: every answer is computed at `now_ms()`: fills at or before now, prices of the
 last completed minute, positions and account values at now.
@@ -64,6 +66,7 @@ from tailgate.venues.protocols import (
     VenuePosition,
 )
 from tailgate.venues.sim import payloads
+from tailgate.venues.sim.fill_pages import fill_page
 from tailgate.venues.sim.state_file import (
     Journal,
     Submission,
@@ -225,10 +228,7 @@ class SimVenue:
         limit = self.world.config.fills_page_limit
         if limit is not None:
             i1 = min(i1, i0 + limit)
-        raw = payloads.user_fills(
-            self.world, ledger, i0, max(i0, i1), self.world.config.malformed_fill_rate
-        )
-        return parse_user_fills(raw, leader)
+        return fill_page(self.world, ledger, i0, i1, leader, self.world.config.malformed_fill_rate)
 
     async def leader_state(self, leader: str) -> LeaderState:
         now = self.now_ms()
