@@ -12,7 +12,7 @@ window next to day / week / month / allTime, and the portfolio's "allTime" windo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -121,49 +121,80 @@ def corrupt_fill(raw: dict[str, Any], kind: int) -> None:
         raw["time"] = "not-a-time"
 
 
+class OpenPosition(NamedTuple):
+    """One open position of a leader at a moment, in the numbers `clearinghouseState` prints."""
+
+    coin: str
+    size: float  # signed coins
+    entry: float
+    leverage: float  # printed as an integer, as the venue does
+    mark: float
+    value: float  # notional at mark
+    used: float  # margin
+
+
+def account_at(
+    world: SimWorld, ledger: LeaderLedger | None, now_ms: int
+) -> tuple[float, list[OpenPosition]]:
+    """A leader's account value (realised + unrealised) and open positions at now, marked at
+    the last completed minute; an unknown leader (or one not yet started) has 0 and none."""
+    if ledger is None or ledger.profile.start_ms > now_ms:
+        return 0.0, []
+    t = min(max(now_ms, world.history_start_ms), world.end_ms)  # the world's range
+    account = float(ledger.realised_at(np.array([t]))[0])
+    positions: list[OpenPosition] = []
+    for s in ledger.open_at(t).tolist():
+        c = int(ledger.seg_coin[s])
+        size = int(ledger.seg_lots[s]) / world.lot_scale[c]
+        entry = float(ledger.seg_entry[s])
+        leverage = float(ledger.seg_leverage[s])
+        mark = world.paths.price_at(c, t)
+        account += size * (mark - entry)
+        positions.append(
+            OpenPosition(
+                world.coins[c],
+                float(size),
+                entry,
+                leverage,
+                mark,
+                abs(size) * mark,
+                abs(size) * entry / leverage,
+            )
+        )
+    return account, positions
+
+
 def clearinghouse_state(
     world: SimWorld, ledger: LeaderLedger | None, now_ms: int
 ) -> dict[str, Any]:
     """`clearinghouseState` at now: open positions marked at the last completed minute.
 
     Unknown leaders (or not yet started) get the venue's empty state, account value 0."""
+    account, open_positions = account_at(world, ledger, now_ms)
+    notional = sum(p.value for p in open_positions)
+    margin = sum(p.used for p in open_positions)
     positions: list[dict[str, Any]] = []
-    account = 0.0
-    notional = margin = 0.0
-    if ledger is not None and ledger.profile.start_ms <= now_ms:
-        t = min(max(now_ms, world.history_start_ms), world.end_ms)  # the world's range
-        account = float(ledger.realised_at(np.array([t]))[0])
-        for s in ledger.open_at(t).tolist():
-            c = int(ledger.seg_coin[s])
-            size = int(ledger.seg_lots[s]) / world.lot_scale[c]
-            entry = float(ledger.seg_entry[s])
-            leverage = float(ledger.seg_leverage[s])
-            mark = world.paths.price_at(c, t)
-            value = abs(size) * mark
-            used = abs(size) * entry / leverage
-            sign = 1.0 if size > 0 else -1.0
-            unrealised = size * (mark - entry)
-            account += unrealised
-            notional += value
-            margin += used
-            positions.append(
-                {
-                    "position": {
-                        "coin": world.coins[c],
-                        "szi": num(size),
-                        "entryPx": num(entry),
-                        "leverage": {"type": "isolated", "value": int(leverage)},
-                        "liquidationPx": num(
-                            entry * (1.0 - sign * LIQUIDATION_FRACTION / leverage)
-                        ),
-                        "marginUsed": f"{used:.6f}",
-                        "positionValue": f"{value:.6f}",
-                        "returnOnEquity": f"{unrealised / used:.8f}",
-                        "unrealizedPnl": f"{unrealised:.6f}",
-                    },
-                    "type": "oneWay",
-                }
-            )
+    for p in open_positions:
+        sign = 1.0 if p.size > 0 else -1.0
+        unrealised = p.size * (p.mark - p.entry)
+        positions.append(
+            {
+                "position": {
+                    "coin": p.coin,
+                    "szi": num(p.size),
+                    "entryPx": num(p.entry),
+                    "leverage": {"type": "isolated", "value": int(p.leverage)},
+                    "liquidationPx": num(
+                        p.entry * (1.0 - sign * LIQUIDATION_FRACTION / p.leverage)
+                    ),
+                    "marginUsed": f"{p.used:.6f}",
+                    "positionValue": f"{p.value:.6f}",
+                    "returnOnEquity": f"{unrealised / p.used:.8f}",
+                    "unrealizedPnl": f"{unrealised:.6f}",
+                },
+                "type": "oneWay",
+            }
+        )
     summary = {
         "accountValue": f"{account:.6f}",
         "totalNtlPos": f"{notional:.6f}",

@@ -2,9 +2,9 @@
 
 It implements LeaderFeed, MarketData, OrderGateway and AccountState. Every read builds the
 Hyperliquid-shaped JSON (`payloads.py`) and parses it with the real adapter's parser, so the
-engine receives exactly what a Hyperliquid adapter would hand it — including rejects. Leaders'
-fills, by far the most numerous, are built straight into the parser's result instead
-(`fill_pages.py`, held equal to the round trip by a test); corrupted ones still take it.
+engine receives exactly what a Hyperliquid adapter would hand it — including rejects. The
+hottest reads — leaders' fills and states, the mids — are built straight into the parser's result
+instead (`parsed.py`, held equal to the round trip by a test); corrupted fills still take it.
 
 No look-ahead: every answer is computed at `now_ms()`: fills at or before now, prices of the
 last completed minute, positions and account values at now.
@@ -40,8 +40,6 @@ from tailgate.domain.models import (
 from tailgate.domain.reasons import ReasonCode
 from tailgate.venues.hyperliquid.constants import TAKER_FEE_RATE
 from tailgate.venues.hyperliquid.parse import (
-    parse_all_mids,
-    parse_clearinghouse_state,
     parse_l2_book,
     parse_leaderboard_row,
     parse_meta,
@@ -66,7 +64,7 @@ from tailgate.venues.protocols import (
     VenuePosition,
 )
 from tailgate.venues.sim import payloads
-from tailgate.venues.sim.fill_pages import fill_page
+from tailgate.venues.sim.parsed import all_mids, fill_page, leader_state
 from tailgate.venues.sim.state_file import (
     Journal,
     Submission,
@@ -231,9 +229,7 @@ class SimVenue:
         return fill_page(self.world, ledger, i0, i1, leader, self.world.config.malformed_fill_rate)
 
     async def leader_state(self, leader: str) -> LeaderState:
-        now = self.now_ms()
-        raw = payloads.clearinghouse_state(self.world, self.world.ledger(leader), now)
-        return parse_clearinghouse_state(raw, leader, now)
+        return leader_state(self.world, self.world.ledger(leader), leader, self.now_ms())
 
     async def leader_portfolio(self, leader: str) -> list[tuple[int, float]]:
         """Daily account values over the last 90 days up to now (since the account exists)."""
@@ -248,7 +244,7 @@ class SimVenue:
         self._settle()
         minute = self.world.paths.minute_of(self.now_ms())
         if self._mids_cache is None or self._mids_cache[0] != minute:  # prices move per minute
-            mids = parse_all_mids(payloads.all_mids(self.world, self.now_ms()))
+            mids = all_mids(self.world, self.now_ms())
             self._mids_cache = (minute, mids)
         return dict(self._mids_cache[1])
 

@@ -1,30 +1,34 @@
-"""A leader's fills as the real adapter would hand them over, built straight from the ledger.
+"""What the real adapter's parser makes of the simulator's payloads, built straight from the world.
 
-`payloads.user_fills` renders fills as Hyperliquid JSON and `parse_user_fills` reads them back:
-that round trip is what the loopback emulator serves and what the parser tests exercise. In
-process, where a backtest asks for hundreds of thousands of fills, it cost half the replay's
-time, so `SimVenue` builds the parser's result directly:
+`payloads.py` renders the world as Hyperliquid JSON and `venues/hyperliquid/parse.py` reads it
+back: that round trip is what the loopback emulator serves and what the parser tests exercise.
+In process, where a replay asks for hundreds of thousands of fills and a leader's state every
+few simulated minutes, it cost half the replay's time, so `SimVenue` builds the parser's result
+for the hottest reads (fills, leaders' states, mids) directly:
 
 - every number goes through the same decimal text the payload carries (`num` is a shortest
   round trip, so only values printed in exponent notation — below 1e-4 or from 1e16 — and the
-  six-decimal `closedPnl` / `fee` change on the way, and they change here the same way);
+  six-decimal amounts change on the way, and they change here the same way);
 - a fill the world corrupts (`malformed_fill_rate`) is rendered as JSON and parsed, so it meets
   exactly the rejection (or the odd value) the parser gives it.
 
-`tests/sim/test_fill_pages.py` holds the two paths equal, fill for fill, reject for reject.
+`tests/sim/test_parsed.py` holds both paths equal: fill for fill, reject for reject, state for
+state.
 """
 
 from __future__ import annotations
 
-from tailgate.domain.models import LeaderFill
-from tailgate.venues.hyperliquid.parse import parse_user_fills
+import math
+
+from tailgate.domain.models import LeaderFill, LeaderPosition, LeaderState, Side
+from tailgate.venues.hyperliquid.parse import parse_all_mids, parse_user_fills
 from tailgate.venues.protocols import FillPage, RejectedPayload
 from tailgate.venues.sim import payloads
 from tailgate.venues.sim.ids import tx_hash, unit_interval
 from tailgate.venues.sim.ledger import DIRECTIONS, LeaderLedger
 from tailgate.venues.sim.world import SimWorld
 
-__all__ = ["fill_page", "wire_float"]
+__all__ = ["all_mids", "fill_page", "leader_state", "wire_float"]
 
 _PLAIN_LOW, _PLAIN_HIGH = 1e-4, 1e16  # where `repr` stops and exponent notation starts
 
@@ -97,3 +101,37 @@ def fill_page(
         )
     fills.sort(key=lambda f: f.time_ms)
     return FillPage(fills=fills, rejects=rejects)
+
+
+def leader_state(
+    world: SimWorld, ledger: LeaderLedger | None, leader: str, now_ms: int
+) -> LeaderState:
+    """What `parse_clearinghouse_state` reads from `payloads.clearinghouse_state` at now."""
+    account, positions = payloads.account_at(world, ledger, now_ms)
+    return LeaderState(
+        leader=leader,
+        account_value=float(f"{account:.6f}"),
+        positions=tuple(
+            LeaderPosition(
+                coin=p.coin,
+                side=Side.of(size),
+                size=abs(size),
+                entry_price=wire_float(p.entry),
+                leverage=float(int(p.leverage)),
+                position_value=abs(float(f"{p.value:.6f}")),
+            )
+            for p in positions
+            if (size := wire_float(p.size)) != 0
+        ),
+        time_ms=now_ms,
+    )
+
+
+def all_mids(world: SimWorld, now_ms: int) -> dict[str, float]:
+    """What `parse_all_mids` reads from `payloads.all_mids` at now (six significant figures)."""
+    minute = world.paths.minute_of(now_ms)
+    closes = world.paths.close[:, minute].tolist()
+    mids = {c: wire_float(float(f"{px:.6g}")) for c, px in zip(world.coins, closes, strict=True)}
+    if not all(math.isfinite(m) and m > 0 for m in mids.values()):  # the parser refuses it
+        return parse_all_mids(payloads.all_mids(world, now_ms))
+    return mids

@@ -1,4 +1,4 @@
-"""The in-process fill pages equal the Hyperliquid JSON round trip, fill for fill."""
+"""What the simulator builds in process equals the Hyperliquid JSON round trip."""
 
 from __future__ import annotations
 
@@ -7,10 +7,15 @@ import math
 
 import pytest
 
-from tailgate.venues.hyperliquid.parse import parse_user_fills
+from tailgate.domain.models import MS_PER_HOUR
+from tailgate.venues.hyperliquid.parse import (
+    parse_all_mids,
+    parse_clearinghouse_state,
+    parse_user_fills,
+)
 from tailgate.venues.protocols import FillPage
 from tailgate.venues.sim import SimWorld, payloads
-from tailgate.venues.sim.fill_pages import fill_page, wire_float
+from tailgate.venues.sim.parsed import all_mids, fill_page, leader_state, wire_float
 
 from .conftest import SMALL
 
@@ -43,3 +48,23 @@ def test_fill_pages_equal_the_parsed_payloads(rate: float) -> None:
 def test_wire_float_reads_as_the_venue_text(x: float) -> None:
     assert wire_float(x) == float(payloads.num(x))
     assert math.copysign(1, wire_float(x)) == math.copysign(1, float(payloads.num(x)))
+
+
+def test_leader_states_equal_the_parsed_payloads() -> None:
+    world = SimWorld(SMALL)
+    compared = with_positions = 0
+    for address in (*world.leader_addresses(), "0x" + "0" * 40):  # and an unknown leader
+        ledger = world.ledger(address)
+        for now in range(world.history_start_ms - MS_PER_HOUR, world.end_ms, 7 * MS_PER_HOUR):
+            direct = leader_state(world, ledger, address, now)
+            raw = payloads.clearinghouse_state(world, ledger, now)
+            assert direct == parse_clearinghouse_state(raw, address, now), (address, now)
+            compared += 1
+            with_positions += bool(direct.positions)
+    assert compared > 1_000 and with_positions > 100
+
+
+def test_mids_equal_the_parsed_payloads() -> None:
+    world = SimWorld(SMALL)
+    for now in range(world.history_start_ms, world.end_ms, 13 * 60_000 + 7):
+        assert all_mids(world, now) == parse_all_mids(payloads.all_mids(world, now)), now
