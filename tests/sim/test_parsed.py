@@ -11,11 +11,18 @@ from tailgate.domain.models import MS_PER_HOUR
 from tailgate.venues.hyperliquid.parse import (
     parse_all_mids,
     parse_clearinghouse_state,
+    parse_portfolio,
     parse_user_fills,
 )
 from tailgate.venues.protocols import FillPage
 from tailgate.venues.sim import SimWorld, payloads
-from tailgate.venues.sim.parsed import all_mids, fill_page, leader_state, wire_float
+from tailgate.venues.sim.parsed import (
+    account_values,
+    all_mids,
+    fill_page,
+    leader_state,
+    wire_float,
+)
 
 from .conftest import SMALL
 
@@ -68,3 +75,15 @@ def test_mids_equal_the_parsed_payloads() -> None:
     world = SimWorld(SMALL)
     for now in range(world.history_start_ms, world.end_ms, 13 * 60_000 + 7):
         assert all_mids(world, now) == parse_all_mids(payloads.all_mids(world, now)), now
+
+
+def test_account_histories_equal_the_parsed_payloads() -> None:
+    world = SimWorld(SMALL)
+    compared = 0
+    for address in (*world.leader_addresses(), "0x" + "0" * 40):
+        ledger = world.ledger(address)
+        for now in range(world.history_start_ms - MS_PER_HOUR, world.end_ms, 11 * MS_PER_HOUR):
+            direct = account_values(world, ledger, now)
+            assert direct == parse_portfolio(payloads.portfolio(world, ledger, now)), now
+            compared += bool(direct)
+    assert compared > 500

@@ -91,6 +91,17 @@ def test_several_checkpoints_in_one_read(store: Store) -> None:
     assert store.get_states() == {}
 
 
+def test_several_checkpoints_in_one_write(store: Store) -> None:
+    store.set_state("cursors", {"0xa": 1}, T0)
+    store.set_states({"cursors": {"0xa": 2}, "clock_ms": T0 + 5, "nonces": {"s": 9}}, T0 + 5)
+    store.set_states({}, T0 + 6)  # nothing to write: no transaction, no error
+    assert store.get_states("cursors", "clock_ms", "nonces") == {
+        "cursors": {"0xa": 2},
+        "clock_ms": T0 + 5,
+        "nonces": {"s": 9},
+    }
+
+
 def test_equity_curve_upserts_by_time(store: Store) -> None:
     store.record_equity("paper", T0 + 2, 101.0, 50.0)
     store.record_equity("paper", T0 + 1, 100.0, 50.0)

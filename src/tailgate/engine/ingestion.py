@@ -139,8 +139,13 @@ class LeaderTradeIngestor:
 
     def checkpoint(self, now_ms: int) -> None:
         """Persist the per-leader cursors (SPEC §R5); dedupe never depends on them."""
-        self._store.set_state(_CURSOR_KEY, self._cursors, now_ms)
+        self._store.set_states(self.checkpoint_values(now_ms), now_ms)
+
+    def checkpoint_values(self, now_ms: int) -> dict[str, object]:
+        """The cursors as a checkpoint writes them, for a caller that writes several at once
+        (they count as persisted from here)."""
         self._checkpointed_ms = now_ms
+        return {_CURSOR_KEY: self._cursors}
 
     def _prune(self, now_ms: int) -> None:
         horizon = now_ms - MAX_BACKFILL_MS - POLL_LOOKBACK_MS

@@ -422,11 +422,12 @@ class Engine:
     async def _checkpoint(self, now: int) -> None:
         """§R5: the in-memory state a restart needs — ingestion cursors, moved trailing stops,
         the clock — to the store; periodically, and on every stop (SIGTERM included)."""
-        self._ingestor.checkpoint(now)
         for desk in self.desks:
             desk.positions.flush(now)
-        self.store.set_state(NONCES_KEY, self.nonces.snapshot(), now)
-        self.store.set_state("clock_ms", now, now)
+        values = self._ingestor.checkpoint_values(now)
+        values[NONCES_KEY] = self.nonces.snapshot()
+        values["clock_ms"] = now
+        self.store.set_states(values, now)  # one transaction
 
     async def _sweep(self, now: int) -> None:
         ttl_ms = int(self.settings.pending_ttl_sec * 1000)

@@ -755,6 +755,16 @@ class Store:
         with self._writer.begin() as conn:
             conn.execute(self._sql.upsert_state, {"key": key, "value": value, "updated_ms": now_ms})
 
+    def set_states(self, values: dict[str, Any], now_ms: int) -> None:
+        """Checkpoint several values in one transaction (a periodic checkpoint's keys)."""
+        if not values:
+            return
+        with self._writer.begin() as conn:
+            conn.execute(
+                self._sql.upsert_state,
+                [{"key": k, "value": v, "updated_ms": now_ms} for k, v in values.items()],
+            )
+
     def record_equity(self, account: str, time_ms: int, equity: float, cash: float) -> None:
         with self._writer.begin() as conn:
             conn.execute(

@@ -4,7 +4,7 @@
 back: that round trip is what the loopback emulator serves and what the parser tests exercise.
 In process, where a replay asks for hundreds of thousands of fills and a leader's state every
 few simulated minutes, it cost half the replay's time, so `SimVenue` builds the parser's result
-for the hottest reads (fills, leaders' states, mids) directly:
+for the hottest reads (fills, leaders' states and account histories, mids) directly:
 
 - every number goes through the same decimal text the payload carries (`num` is a shortest
   round trip, so only values printed in exponent notation — below 1e-4 or from 1e16 — and the
@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from tailgate.domain.models import LeaderFill, LeaderPosition, LeaderState, Side
 from tailgate.venues.hyperliquid.parse import parse_all_mids, parse_user_fills
 from tailgate.venues.protocols import FillPage, RejectedPayload
@@ -28,7 +30,7 @@ from tailgate.venues.sim.ids import tx_hash, unit_interval
 from tailgate.venues.sim.ledger import DIRECTIONS, LeaderLedger
 from tailgate.venues.sim.world import SimWorld
 
-__all__ = ["all_mids", "fill_page", "leader_state", "wire_float"]
+__all__ = ["account_values", "all_mids", "fill_page", "leader_state", "wire_float"]
 
 _PLAIN_LOW, _PLAIN_HIGH = 1e-4, 1e16  # where `repr` stops and exponent notation starts
 
@@ -135,3 +137,20 @@ def all_mids(world: SimWorld, now_ms: int) -> dict[str, float]:
     if not all(math.isfinite(m) and m > 0 for m in mids.values()):  # the parser refuses it
         return parse_all_mids(payloads.all_mids(world, now_ms))
     return mids
+
+
+def account_values(
+    world: SimWorld, ledger: LeaderLedger | None, now_ms: int
+) -> list[tuple[int, float]]:
+    """What `parse_portfolio` reads from `payloads.portfolio` at now: the history spanning the
+    longest time (ties: more points; first window wins), the hourly day or the daily 90 days."""
+    if ledger is None or ledger.profile.start_ms > now_ms:
+        return []
+    daily, hourly = payloads.portfolio_times(world, ledger, now_ms)
+
+    def key(points: list[int]) -> tuple[int, int]:
+        return points[-1] - points[0], len(points)
+
+    times = hourly if key(hourly) >= key(daily) else daily
+    values = world.equity(ledger.address, np.array(times)).tolist()
+    return [(t, float(f"{v:.6f}")) for t, v in zip(times, values, strict=True)]

@@ -214,14 +214,23 @@ def _history(times: list[int], values: np.ndarray) -> list[list[Any]]:
     return [[t, f"{v:.6f}"] for t, v in zip(times, values.tolist(), strict=True)]
 
 
-def portfolio(world: SimWorld, ledger: LeaderLedger | None, now_ms: int) -> list[Any]:
-    """`portfolio`: account value histories per window; "allTime" = last 90 days, daily."""
-    if ledger is None or ledger.profile.start_ms > now_ms:
-        return []
+def portfolio_times(
+    world: SimWorld, ledger: LeaderLedger, now_ms: int
+) -> tuple[list[int], list[int]]:
+    """The points of `portfolio`'s histories: daily over 90 days, hourly over the last day,
+    none before the leader (or the world's history) starts."""
     first = max(ledger.profile.start_ms, world.history_start_ms)
     daily = [now_ms - k * MS_PER_DAY for k in range(PORTFOLIO_DAYS, -1, -1)]
     daily = [t for t in daily if t >= first]
     hourly = [t for t in (now_ms - k * MS_PER_HOUR for k in range(24, -1, -1)) if t >= first]
+    return daily, hourly
+
+
+def portfolio(world: SimWorld, ledger: LeaderLedger | None, now_ms: int) -> list[Any]:
+    """`portfolio`: account value histories per window; "allTime" = last 90 days, daily."""
+    if ledger is None or ledger.profile.start_ms > now_ms:
+        return []
+    daily, hourly = portfolio_times(world, ledger, now_ms)
     times = sorted(set(daily) | set(hourly))
     values = dict(zip(times, world.equity(ledger.address, np.array(times)).tolist(), strict=True))
 

@@ -3,8 +3,9 @@
 It implements LeaderFeed, MarketData, OrderGateway and AccountState. Every read builds the
 Hyperliquid-shaped JSON (`payloads.py`) and parses it with the real adapter's parser, so the
 engine receives exactly what a Hyperliquid adapter would hand it — including rejects. The
-hottest reads — leaders' fills and states, the mids — are built straight into the parser's result
-instead (`parsed.py`, held equal to the round trip by a test); corrupted fills still take it.
+hottest reads (leaders' fills, states and account histories; the mids) are built straight
+into the parser's result instead (`parsed.py`, held equal to the round trip by a test);
+corrupted fills still take the round trip.
 
 No look-ahead: every answer is computed at `now_ms()`: fills at or before now, prices of the
 last completed minute, positions and account values at now.
@@ -43,7 +44,6 @@ from tailgate.venues.hyperliquid.parse import (
     parse_l2_book,
     parse_leaderboard_row,
     parse_meta,
-    parse_portfolio,
     parse_user_fills,
 )
 from tailgate.venues.paper import (
@@ -64,7 +64,7 @@ from tailgate.venues.protocols import (
     VenuePosition,
 )
 from tailgate.venues.sim import payloads
-from tailgate.venues.sim.parsed import all_mids, fill_page, leader_state
+from tailgate.venues.sim.parsed import account_values, all_mids, fill_page, leader_state
 from tailgate.venues.sim.state_file import (
     Journal,
     Submission,
@@ -233,8 +233,7 @@ class SimVenue:
 
     async def leader_portfolio(self, leader: str) -> list[tuple[int, float]]:
         """Daily account values over the last 90 days up to now (since the account exists)."""
-        raw = payloads.portfolio(self.world, self.world.ledger(leader), self.now_ms())
-        return parse_portfolio(raw)
+        return account_values(self.world, self.world.ledger(leader), self.now_ms())
 
     # --- MarketData ---------------------------------------------------------------------------
     async def markets(self) -> list[Market]:
