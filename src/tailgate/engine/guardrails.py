@@ -1,7 +1,9 @@
 """Gathers what the guardrails judge (SPEC §E4) for one account: the kill switch, a halt by
 reconciliation, market data age, the day's loss and volume. The judging is the domain's
 (`tailgate.domain.guardrails`); the switches live in the store, so `tailgate kill on` reaches
-a running engine without a restart.
+a running engine without a restart — within SWITCH_CACHE_MS, because the entry path (SPEC §N:
+a copy within a millisecond) cannot afford a database read per entry. A switch written by this
+process (a reconciliation halt) takes effect at once.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from tailgate.logs import get_logger
 from tailgate.store import Store
 from tailgate.store.records import OrderRecord
 
-__all__ = ["KILL_SWITCH_KEY", "Guardrails", "day_start", "halted_key"]
+__all__ = ["KILL_SWITCH_KEY", "SWITCH_CACHE_MS", "Guardrails", "day_start", "halted_key"]
 
 log = get_logger("tailgate.guardrails")
 
 KILL_SWITCH_KEY = "kill_switch"
+SWITCH_CACHE_MS = 1_000
+"""How long the switches read from the store are trusted (unless this process wrote one)."""
 
 
 def day_start(now_ms: int) -> int:
@@ -47,6 +51,8 @@ class Guardrails:
         self._kill_switch = kill_switch  # from config: on until the config says otherwise
         self._market_seen_ms: int | None = None
         self._day_open: tuple[int, float] | None = None  # (day start ms, equity then)
+        # (read at, store's state version then, (kill switch, halted))
+        self._switches: tuple[int, int, tuple[bool, bool]] | None = None
         self.skipped = 0
 
     def market_seen(self, now_ms: int) -> None:
@@ -77,15 +83,32 @@ class Guardrails:
         volume = 0.0
         if self.limits.daily_volume_cap_usd is not None:
             volume = self._store.traded_notional(account, day_start(now_ms))
-        switches = self._store.get_states(KILL_SWITCH_KEY, halted_key(account))
+        kill_switch, halted = self.switches(now_ms)
         return self.judge(
             order,
             now_ms,
             marks,
-            kill_switch=bool(switches.get(KILL_SWITCH_KEY)),
-            halted=bool(switches.get(halted_key(account))),
+            kill_switch=kill_switch,
+            halted=halted,
             day_volume_usd=volume,
         )
+
+    def switches(self, now_ms: int) -> tuple[bool, bool]:
+        """(kill switch, this account halted) as the store says, read at most once per
+        SWITCH_CACHE_MS — and again at once after this process wrote any checkpoint."""
+        version = self._store.state_version
+        cached = self._switches
+        if (
+            cached is not None
+            and cached[1] == version
+            and 0 <= now_ms - cached[0] < SWITCH_CACHE_MS
+        ):
+            return cached[2]
+        halted = halted_key(self._portfolio.account)
+        values = self._store.get_states(KILL_SWITCH_KEY, halted)
+        switches = (bool(values.get(KILL_SWITCH_KEY)), bool(values.get(halted)))
+        self._switches = (now_ms, version, switches)
+        return switches
 
     def judge(
         self,

@@ -82,6 +82,9 @@ class Store:
         # without BEGIN/ROLLBACK, each statement reading one consistent snapshot: that saves
         # two round trips per read on PostgreSQL.
         self._writer = engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        # bumped by every checkpoint this Store writes: a cache of the switches (kill, halts)
+        # sees its own process's writes at once
+        self.state_version = 0
         if engine.dialect.name == "sqlite":
             self._reader = engine.execution_options(**{SQLITE_BEGIN_OPTION: SQLITE_NO_BEGIN})
         else:
@@ -749,11 +752,13 @@ class Store:
     def clear_state(self, key: str) -> None:
         with self._writer.begin() as conn:
             conn.execute(t.engine_state.delete().where(t.engine_state.c.key == key))
+        self.state_version += 1
 
     def set_state(self, key: str, value: Any, now_ms: int) -> None:
         """Checkpoint a JSON-serialisable value under `key`, replacing the previous one."""
         with self._writer.begin() as conn:
             conn.execute(self._sql.upsert_state, {"key": key, "value": value, "updated_ms": now_ms})
+        self.state_version += 1
 
     def set_states(self, values: dict[str, Any], now_ms: int) -> None:
         """Checkpoint several values in one transaction (a periodic checkpoint's keys)."""
@@ -764,6 +769,7 @@ class Store:
                 self._sql.upsert_state,
                 [{"key": k, "value": v, "updated_ms": now_ms} for k, v in values.items()],
             )
+        self.state_version += 1
 
     def record_equity(self, account: str, time_ms: int, equity: float, cash: float) -> None:
         with self._writer.begin() as conn:

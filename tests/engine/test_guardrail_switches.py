@@ -1,0 +1,68 @@
+"""The guardrails' switches on the entry path: read from the store at most once per
+SWITCH_CACHE_MS, and at once after this process wrote a checkpoint (a halt)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tailgate.domain.guardrails import GuardrailLimits
+from tailgate.domain.reasons import ReasonCode
+from tailgate.engine.guardrails import KILL_SWITCH_KEY, SWITCH_CACHE_MS, Guardrails, halted_key
+from tailgate.engine.portfolio import Portfolio
+from tailgate.store import Store
+from tests.engine.scripted import T0, entry_order
+
+LIMITS = GuardrailLimits(max_order_usd=50_000.0, max_market_data_age_ms=120_000)
+
+
+@pytest.fixture
+def stores(tmp_path) -> Iterator[tuple[Store, Store]]:
+    """The engine's store, and another process's (`tailgate kill on`) on the same file."""
+    url = f"sqlite:///{tmp_path}/switches.db"
+    ours, theirs = Store.open(url), Store.open(url)
+    yield ours, theirs
+    ours.close()
+    theirs.close()
+
+
+def _guardrails(store: Store) -> Guardrails:
+    guard = Guardrails(store, Portfolio("house", 100_000.0, []), LIMITS)
+    guard.market_seen(T0)
+    return guard
+
+
+def test_a_kill_switch_from_another_process_is_seen_within_the_cache_time(stores) -> None:
+    ours, theirs = stores
+    guard = _guardrails(ours)
+    order = entry_order("c1")
+    assert guard.check(order, T0, {"ETH": 3_000.0}) is None  # (writes the day's equity)
+    assert guard.switches(T0) == (False, False)
+    theirs.set_state(KILL_SWITCH_KEY, True, T0)
+    assert guard.switches(T0 + SWITCH_CACHE_MS - 1) == (False, False)  # still trusted
+    assert guard.switches(T0 + SWITCH_CACHE_MS) == (True, False)
+    assert guard.check(order, T0 + SWITCH_CACHE_MS, {"ETH": 3_000.0}) is ReasonCode.KILL_SWITCH
+
+
+def test_a_halt_written_by_this_process_takes_effect_at_once(stores) -> None:
+    ours, _ = stores
+    guard = _guardrails(ours)
+    assert guard.switches(T0) == (False, False)
+    ours.set_state(halted_key("house"), {"reason": "drift"}, T0)
+    assert guard.switches(T0 + 1) == (False, True)
+    ours.clear_state(halted_key("house"))
+    assert guard.switches(T0 + 2) == (False, False)
+
+
+def test_the_switches_cost_one_read_per_cache_time(stores, monkeypatch) -> None:
+    ours, _ = stores
+    guard = _guardrails(ours)
+    reads = []
+    real = ours.get_states
+    monkeypatch.setattr(ours, "get_states", lambda *keys: reads.append(keys) or real(*keys))
+    for t in range(T0, T0 + 3 * SWITCH_CACHE_MS, 100):
+        guard.switches(t)
+    assert len(reads) == 3
+    guard.switches(T0 - 10)  # a clock that went back never trusts a stale read
+    assert len(reads) == 4
