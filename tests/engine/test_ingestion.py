@@ -7,10 +7,11 @@ import math
 
 import pytest
 
+from tailgate.domain import aggregate_fills
 from tailgate.domain.models import Action, LeaderFill
 from tailgate.domain.reasons import ReasonCode
 from tailgate.domain.signals import Signal, SignalOutcome
-from tailgate.engine.ingestion import LeaderTradeIngestor
+from tailgate.engine.ingestion import TRUST_WINDOW_MS, Fetched, LeaderTradeIngestor
 from tailgate.store import Store
 from tailgate.venues.protocols import FillPage, RejectedPayload
 
@@ -108,3 +109,47 @@ def test_polling_covers_the_last_hour_and_backfills_a_gap_after_a_restart(store)
     later = NOW + 5 * 3_600_000
     asyncio.run(LeaderTradeIngestor(feed, store, ["SOL"]).poll([LEADER], later))
     assert feed.windows[-1] == (NOW, later + 1)  # from the last checkpoint, not just an hour
+
+
+def _counting(store, monkeypatch) -> list[list[str]]:
+    asked: list[list[str]] = []
+    real = store.seen_fill_keys
+
+    def seen_fill_keys(keys):
+        keys = list(keys)
+        asked.append(keys)
+        return real(keys)
+
+    monkeypatch.setattr(store, "seen_fill_keys", seen_fill_keys)
+    return asked
+
+
+def test_a_new_fill_inside_the_trust_window_costs_no_store_query(store, monkeypatch):
+    old = fill("1", oid=1, t=NOW - 2 * TRUST_WINDOW_MS)
+    recorded = fill("2", oid=2, t=NOW - 3_600_000)
+    (trade,) = aggregate_fills([recorded])
+    store.record_trade(
+        trade, Signal(trade, SignalOutcome.EXIT, ReasonCode.EXIT_ACTION), seen_ms=NOW
+    )
+    asked = _counting(store, monkeypatch)
+    new = fill("3", oid=3, t=NOW - 60_000)
+    ingestor = LeaderTradeIngestor(FakeFeed(FillPage([])), store, ["SOL"])
+    result = ingestor.accept([Fetched(LEADER, FillPage([old, recorded, new]))], NOW)
+    assert [t.order_id for t in result.trades] == [1, 3]  # the old one is new too: asked
+    assert result.duplicates == 1  # the recorded one, known from the first look
+    assert asked == [[old.dedupe_key]]  # only the fill older than what memory vouches for
+
+
+def test_a_forgotten_fill_is_looked_up_in_the_store_again(store, monkeypatch):
+    f = fill("1", t=NOW - 60_000)
+    ingestor = LeaderTradeIngestor(FakeFeed(FillPage([])), store, ["SOL"])
+    (trade,) = ingestor.accept([Fetched(LEADER, FillPage([f]))], NOW).trades
+    # its handling failed after the commit: recorded, yet given back to be looked at again
+    store.record_trade(
+        trade, Signal(trade, SignalOutcome.EXIT, ReasonCode.EXIT_ACTION), seen_ms=NOW
+    )
+    ingestor.forget(trade.fill_keys)
+    asked = _counting(store, monkeypatch)
+    again = ingestor.accept([Fetched(LEADER, FillPage([f]))], NOW + 1)
+    assert (again.trades, again.duplicates) == ([], 1)
+    assert asked == [[f.dedupe_key]]

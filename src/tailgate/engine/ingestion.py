@@ -1,9 +1,12 @@
 """Leader trade ingestion (SPEC §C2): fetch (poll) or push → validate → dedupe → aggregate.
 
-A fill is processed at most once: its durable key is checked against the store (and a small
-in-memory set of keys this process already handled, so steady-state polling costs no query).
-The store records the keys in the same transaction as the trade's signal (see the copier), so
-a crash between fetch and record only means the fill is fetched and judged again.
+A fill is processed at most once: its durable key is recorded by the store in the same
+transaction as the trade's signal (see the copier), so a crash between fetch and record only
+means the fill is fetched and judged again. To know a fill is new without a query on the copy
+path (SPEC §N), the ingestor keeps every key of the last TRUST_WINDOW_MS in memory: the store's
+at its first look, then its own. A fill inside that window and not in memory is new; an older
+one, or one whose trade failed mid-way (`forget`), is looked up in the store. The store's
+unique key stays the last word: a trade recorded twice is refused there.
 Malformed or invalid fills are recorded with a reason code and logged; the run continues.
 """
 
@@ -27,6 +30,8 @@ POLL_LOOKBACK_MS = MS_PER_HOUR  # "polling the last hour every POLL_INTERVAL" (�
 MAX_BACKFILL_MS = 24 * MS_PER_HOUR  # after downtime, fetch at most this far back
 CHECKPOINT_INTERVAL_MS = 15 * 60_000  # cursors only bound the backfill window
 _CURSOR_KEY = "ingest_cursor"
+TRUST_WINDOW_MS = MAX_BACKFILL_MS + POLL_LOOKBACK_MS  # fills this recent: memory knows them
+CLOCK_SKEW_MS = MS_PER_HOUR  # a fill's venue time may run ahead of our clock's `seen_ms`
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,9 @@ class LeaderTradeIngestor:
         self._cursors: dict[str, int] = dict(store.get_state(_CURSOR_KEY) or {})
         # keys handled by this process, with their fill time, pruned past the lookback
         self._recent: dict[str, int] = {}
+        self._known_from: int | None = None  # memory holds every key of fills since then
+        self._stored_keys: dict[str, int] = {}  # the store's keys at the first look
+        self._ask_store: set[str] = set()  # forgotten keys: their trade may have been recorded
         self._checkpointed_ms = 0
 
     async def poll(self, leaders: Iterable[str], now_ms: int) -> IngestionResult:
@@ -93,6 +101,8 @@ class LeaderTradeIngestor:
         """What is new in `pages`, validated and aggregated by order; no I/O but the store's
         dedupe lookup. A page with `polled_ms` moves its leader's cursor there."""
         result = IngestionResult()
+        if self._known_from is None:
+            self._remember_stored(now_ms)
         candidates: list[LeaderFill] = []
         for fetched in pages:
             leader, page = fetched.leader, fetched.page
@@ -110,7 +120,7 @@ class LeaderTradeIngestor:
             if fetched.polled_ms is not None:
                 self._cursors[leader] = fetched.polled_ms
         if candidates:
-            seen = self._store.seen_fill_keys(f.dedupe_key for f in candidates)
+            seen = self._stored(candidates, now_ms)
             fresh: list[LeaderFill] = []
             for f in candidates:
                 if f.dedupe_key in self._recent:  # twice in these pages (a duplicated push)
@@ -136,6 +146,30 @@ class LeaderTradeIngestor:
         takes them again instead of skipping them as handled by this process."""
         for key in keys:
             self._recent.pop(key, None)
+            self._ask_store.add(key)
+
+    def _remember_stored(self, now_ms: int) -> None:
+        """First look: every key the store recorded for fills of the trust window."""
+        since = now_ms - TRUST_WINDOW_MS
+        self._stored_keys = self._store.fill_keys_seen_since(since - CLOCK_SKEW_MS)
+        self._known_from = since
+
+    def _stored(self, candidates: list[LeaderFill], now_ms: int) -> set[str]:
+        """Which candidates (none in memory) the store already has: only those memory cannot
+        vouch for are looked up."""
+        assert self._known_from is not None
+        known_from = max(self._known_from, now_ms - TRUST_WINDOW_MS)
+        stored = {f.dedupe_key for f in candidates if f.dedupe_key in self._stored_keys}
+        ask = [
+            f.dedupe_key
+            for f in candidates
+            if f.dedupe_key not in stored
+            and (f.time_ms < known_from or f.dedupe_key in self._ask_store)
+        ]
+        if ask:
+            self._ask_store.difference_update(ask)
+            stored |= self._store.seen_fill_keys(ask)
+        return stored
 
     def checkpoint(self, now_ms: int) -> None:
         """Persist the per-leader cursors (SPEC §R5); dedupe never depends on them."""
@@ -148,9 +182,12 @@ class LeaderTradeIngestor:
         return {_CURSOR_KEY: self._cursors}
 
     def _prune(self, now_ms: int) -> None:
-        horizon = now_ms - MAX_BACKFILL_MS - POLL_LOOKBACK_MS
+        horizon = now_ms - TRUST_WINDOW_MS
         if len(self._recent) > 10_000:
             self._recent = {k: t for k, t in self._recent.items() if t >= horizon}
+        if len(self._stored_keys) > 10_000:  # by when recorded: allow for the venue's clock
+            since = horizon - CLOCK_SKEW_MS
+            self._stored_keys = {k: t for k, t in self._stored_keys.items() if t >= since}
 
     def _record_reject(
         self,

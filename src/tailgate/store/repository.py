@@ -160,6 +160,13 @@ class Store:
         with self._reader.connect() as conn:
             return self._seen_keys(conn, unique)
 
+    def fill_keys_seen_since(self, since_ms: int) -> dict[str, int]:
+        """Every fill dedupe key recorded at or after `since_ms` → when it was recorded."""
+        seen = t.fills_seen
+        query = select(seen.c.dedupe_key, seen.c.seen_ms).where(seen.c.seen_ms >= since_ms)
+        with self._reader.connect() as conn:
+            return {key: seen_ms for key, seen_ms in conn.execute(query)}
+
     def _seen_keys(self, conn: Connection, keys: Sequence[str]) -> set[str]:
         found: set[str] = set()
         for chunk in rows.chunks(keys, IN_CHUNK):
