@@ -9,10 +9,12 @@ engine runs here in LIVE mode on a clock that keeps the same world time: ten pri
 streamed by `userFills`, orders signed by the SDK (coincurve) and posted to the emulator's
 `/exchange`. For every pushed message that leads to an order, the time from the message's
 arrival (`PushedFills.received_ns`) to the first `/exchange` request being written is taken.
-What is inside: parsing, dedupe against the store, aggregation, the nine steps, the §E9
-price (book), the leader's state, the balance preflight, the ONE transaction that records
-the trade, signal and intent, signing, and the POST's bytes. REST reads the copier makes on
-the way are counted too (`reads_per_copy`): each is a round trip to the venue. The caches'
+What is inside: parsing, dedupe, aggregation, the nine steps, the §E9 price (book), the
+leader's state, the balance preflight, the ONE transaction that records the trade, signal
+and intent, marking it SUBMITTED, signing, and the POST's bytes. Books and mids are pushed
+by the venue (`l2Book`, `allMids`) and leaders' states kept in memory (read every 10 s), as
+in `tailgate run --venue hyperliquid`; REST reads the copier still makes on the way are
+counted (`reads_per_copy`): each is a round trip to the venue. The caches'
 lifetimes (quotes 1 s, balance 5 s) are scaled by `speed`, so they last as long in wall time
 as in production. The emulator shares this machine's cores: figures are pessimistic.
 
@@ -46,6 +48,7 @@ from tailgate.venues.hyperliquid.execution import HyperliquidGateway
 from tailgate.venues.hyperliquid.info import HyperliquidInfo
 from tailgate.venues.hyperliquid.keys import signer_from_private_key
 from tailgate.venues.hyperliquid.leader_stream import HyperliquidLeaderStream
+from tailgate.venues.hyperliquid.market_stream import HyperliquidMarketStream
 from tailgate.venues.hyperliquid.orders import asset_indices
 from tailgate.venues.hyperliquid.signing import Network, recover_signer
 from tailgate.venues.sim import SimConfig, SimWorld
@@ -158,9 +161,13 @@ async def run_engine(port: int, origin_s: float, speed: float, seconds: float, t
         deferred_check_interval_sec=3600,
         stale_sweep_interval_sec=3600 * 6,
         checkpoint_interval_sec=3600 * 6,
-        # caches live as long in wall time as in production (1 s quotes, 5 s balance)
+        # caches live as long in wall time as in production (1 s quotes, 5 s balance read
+        # ahead every 2.5 s, 1 s switches; leaders' states read every 10 s, used up to 30 s)
         quote_ttl_sec=1.0 * speed,
         balance_ttl_sec=5.0 * speed,
+        leader_state_refresh_sec=10.0 * speed,
+        leader_state_max_age_sec=30.0 * speed,
+        guardrail_switch_cache_sec=1.0 * speed,
     )
     stamp = Stamp()
     http = HttpTransport(
@@ -183,6 +190,7 @@ async def run_engine(port: int, origin_s: float, speed: float, seconds: float, t
         now_ms=clock.now_ms,
         leverage=None,  # the account's leverage as it is: every /exchange write is an order
     )
+    ws_url = f"ws://127.0.0.1:{port}/ws"
     engine = Engine(
         settings,
         clock,
@@ -191,7 +199,8 @@ async def run_engine(port: int, origin_s: float, speed: float, seconds: float, t
         gateway=gateway,
         store=store,
         live_armed=True,
-        stream=HyperliquidLeaderStream(f"ws://127.0.0.1:{port}/ws", info, list(markets)),
+        stream=HyperliquidLeaderStream(ws_url, info, list(markets)),
+        market_stream=HyperliquidMarketStream(ws_url),
     )
     stamp.engine = engine
     await engine.start()

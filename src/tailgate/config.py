@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     # (it reads from where the last one stopped, so nothing the stream missed stays missed)
     stream_safety_poll_minutes: float = Field(60.0, gt=0, le=24 * 60)
     monitor_interval_sec: float = Field(30.0, gt=0)
+    # with a leader stream, followed leaders' states are kept in memory (read this often) so
+    # that a fresh trade is judged without a read; a state older than the max age is not used
+    leader_state_refresh_sec: float = Field(10.0, gt=0)
+    leader_state_max_age_sec: float = Field(30.0, ge=0)
     leader_refresh_interval_hours: float = Field(24.0, gt=0)
     deferred_check_interval_sec: float = Field(60.0, gt=0)
     max_leverage: float = Field(_D.max_leverage, ge=1, le=50)
@@ -148,6 +152,9 @@ class Settings(BaseSettings):
     # §E7–§E9 pricing and preflight (0 s TTL: no reuse, concurrent requests still share a fetch)
     quote_ttl_sec: float = Field(1.0, ge=0)  # a book or the mids are reused this long
     balance_ttl_sec: float = Field(5.0, ge=0)  # the account snapshot behind the preflight
+    # the kill switch and halts are read from the store at most this often per account (a
+    # switch set by this process takes effect at once; by `tailgate kill on`, within this)
+    guardrail_switch_cache_sec: float = Field(1.0, ge=0)
     max_leader_fill_price_age_sec: float = Field(60.0, gt=0)  # older: not a price to trade at
     # §R1 reconciliation
     reconciliation_enabled: bool = True

@@ -183,3 +183,61 @@ def test_bad_leverage_is_a_configuration_error(leverage):
 def test_bad_reserve_is_a_configuration_error(reserve):
     with pytest.raises(ValueError, match="reserve_fraction"):
         preflight(1_000.0, 100.0, 5.0, reserve)
+
+
+def test_read_ahead_refreshes_in_the_background_while_copies_keep_the_fresh_snapshot():
+    async def scenario():
+        clock, account, cache = rig()
+        await cache.snapshot()
+        clock.t += TTL // 2
+        account.value = 9_800.0
+        account.gate.clear()
+        account.entered.clear()
+        ahead = asyncio.ensure_future(cache.refresh())
+        await account.entered.wait()  # the read ahead is at the venue…
+        assert (await cache.snapshot()).account_value == 10_000.0  # …a copy does not wait
+        account.gate.set()
+        assert (await ahead).account_value == 9_800.0
+        assert (await cache.snapshot()).account_value == 9_800.0
+        assert account.calls == 2
+
+    asyncio.run(scenario())
+
+
+def test_with_read_ahead_our_fill_starts_the_next_read_at_once():
+    async def scenario():
+        _, account, cache = rig()
+        cache.read_ahead = True
+        await cache.snapshot()
+        account.value = 9_500.0
+        account.entered.clear()
+        cache.invalidate()  # our fill: the read starts now, not when the next copy asks
+        await asyncio.wait_for(account.entered.wait(), 1.0)
+        await asyncio.sleep(0.01)  # and lands
+        assert account.calls == 2
+        hits = cache.hits
+        assert (await cache.snapshot()).account_value == 9_500.0
+        assert cache.hits == hits + 1 and account.calls == 2
+
+    asyncio.run(scenario())
+
+
+def test_with_read_ahead_a_snapshot_past_its_ttl_is_served_while_it_is_read_again():
+    async def scenario():
+        clock, account, cache = rig()
+        cache.read_ahead = True
+        await cache.snapshot()
+        clock.t += TTL  # stale, but young enough to serve
+        account.value = 9_900.0
+        account.gate.clear()
+        account.entered.clear()
+        assert (await cache.snapshot()).account_value == 10_000.0  # no wait
+        await account.entered.wait()  # the read again is under way
+        assert (await cache.snapshot()).account_value == 10_000.0 and account.calls == 2
+        account.gate.set()
+        await asyncio.sleep(0.01)
+        assert (await cache.snapshot()).account_value == 9_900.0 and account.calls == 2
+        clock.t += 6 * TTL  # too old to serve: read, and wait for it
+        assert (await cache.snapshot()).account_value == 9_900.0 and account.calls == 3
+
+    asyncio.run(scenario())

@@ -304,3 +304,23 @@ def test_single_flight_error_with_every_waiter_cancelled_is_not_reported_unretri
         assert unhandled == []
 
     asyncio.run(scenario())
+
+
+def test_a_pushed_book_is_served_for_the_ttl_and_never_overwritten_by_an_older_fetch():
+    async def scenario():
+        clock, market, quotes = rig()
+        held = await start_held(market, [quotes.order_book("ETH")])  # a read started at t
+        clock.t += 10
+        pushed = OrderBook("ETH", clock.t, (Level(50.0, 2.0),), (Level(51.0, 2.0),))
+        quotes.push_book(pushed)  # newer than the read in flight
+        market.gate.set()
+        await held[0]
+        assert await quotes.order_book("ETH") is pushed  # the older read did not replace it
+        assert market.book_calls == {"ETH": 1}
+        clock.t += TTL
+        await quotes.order_book("ETH")  # aged out: read again
+        assert market.book_calls == {"ETH": 2}
+        quotes.push_mids({"ETH": 3_001.5})
+        assert await quotes.mids() == {"ETH": 3_001.5} and market.mids_calls == 0
+
+    asyncio.run(scenario())

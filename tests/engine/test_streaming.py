@@ -6,6 +6,7 @@ a pushed trade whose handling fails is taken again by the next poll."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import AsyncIterator, Collection
 
 import pytest
@@ -23,6 +24,9 @@ CONFIG = SimConfig(
     seed=21, history_days=25, forward_days=3, coins=("BTC", "ETH", "SOL"),
     n_swing=10, n_position=3, n_noise=5, n_hft=2, n_overleveraged=2, n_tiny_win=1,
 )  # fmt: skip
+
+
+HANDLING_PUSHED: contextvars.ContextVar[bool] = contextvars.ContextVar("pushed", default=False)
 
 
 class SimStream:
@@ -64,9 +68,17 @@ class SimStream:
 
 
 def _run(
-    tmp_path, name: str, *, stream: bool, healthy: bool = True, fail_pushed: int = 0
+    tmp_path,
+    name: str,
+    *,
+    stream: bool,
+    healthy: bool = True,
+    fail_pushed: int = 0,
+    push_every_ms: int = PUSH_EVERY_MS,
+    reads: list[str] | None = None,
 ) -> tuple[Engine, list]:
-    """`fail_pushed`: the venue fails this many leader-state reads made for pushed trades."""
+    """`fail_pushed`: the venue fails this many leader-state reads made for pushed trades;
+    `reads`: collects the leaders whose state was read for a pushed trade."""
     world = SimWorld(CONFIG)
     start = world.config.start_ms
     settings = load_settings(
@@ -91,13 +103,26 @@ def _run(
         failures = [fail_pushed]
 
         async def flaky_state(leader: str):
-            if failures[0] > 0 and engine.streaming and engine.streaming.current_received_ns:
+            pushed = engine.streaming is not None and engine.streaming.current_received_ns
+            if reads is not None and HANDLING_PUSHED.get():
+                reads.append(leader)
+            if failures[0] > 0 and pushed:
                 failures[0] -= 1
                 raise ConnectionError("the venue went away mid-copy")
             return await read_state(leader)
 
         venue.leader_state = flaky_state  # type: ignore[method-assign]
         await engine.start()
+        ingest_pushed = engine.copier.ingest_pushed
+
+        async def marked(page: FillPage, now_ms: int):  # what runs for a push, tasks included
+            token = HANDLING_PUSHED.set(True)
+            try:
+                return await ingest_pushed(page, now_ms)
+            finally:
+                HANDLING_PUSHED.reset(token)
+
+        engine.copier.ingest_pushed = marked  # type: ignore[method-assign]
 
         async def pusher(now: int) -> None:
             if fake is not None:
@@ -107,7 +132,7 @@ def _run(
         def observe(now: int) -> None:
             asyncio.get_running_loop().create_task(pusher(now))
 
-        await engine.run([(PUSH_EVERY_MS, observe)])
+        await engine.run([(push_every_ms, observe)])
         trades = sorted(t.key for t in store.load_leader_trades())
         store.close()
         return engine, trades
@@ -145,3 +170,15 @@ def test_a_pushed_trade_that_fails_is_copied_by_the_next_poll(tmp_path, polled):
     engine, trades = _run(tmp_path, "flaky", stream=True, fail_pushed=3)
     assert engine.streaming is not None and engine.streaming.stats.errors >= 1
     assert trades == polled_trades  # nothing lost: the failed fills were not kept as seen
+
+
+def test_fresh_pushed_trades_are_judged_on_leaders_states_kept_in_memory(tmp_path, polled):
+    _, polled_trades = polled
+    reads: list[str] = []
+    engine, trades = _run(tmp_path, "kept", stream=True, push_every_ms=5_000, reads=reads)
+    memory = engine.leader_states
+    assert memory is not None
+    assert trades == polled_trades
+    assert memory.served > 0  # entries copied from memory: no read on their path
+    assert len(reads) <= memory.missed  # a read only where memory could not say
+    assert len(reads) < memory.served

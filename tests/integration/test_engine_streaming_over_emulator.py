@@ -94,6 +94,7 @@ def _run(tmp_path, *, days: int, leaders: int, pace: float) -> dict:
         stream_safety_poll_minutes=6 * 60,  # …but for one every six hours
         monitor_interval_sec=1800,
         deferred_check_interval_sec=1800,
+        leader_state_refresh_sec=1800,  # leaders' states read ahead: a request each, faulted too
     )
     metrics = TransportMetrics()
 

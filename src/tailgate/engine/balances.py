@@ -8,14 +8,20 @@ they are the one change to the balance we know about the moment it happens.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Callable
 
 from tailgate.domain.reasons import ReasonCode
 from tailgate.engine.quotes import TtlCache
+from tailgate.logs import get_logger
 from tailgate.venues.protocols import AccountSnapshot, AccountState
 
 __all__ = ["BalanceCache", "preflight", "required_margin"]
+
+log = get_logger("tailgate.balances")
+
+STALE_FACTOR = 6  # with read-ahead, a snapshot up to this many TTLs old is served meanwhile
 
 
 class BalanceCache:
@@ -23,12 +29,19 @@ class BalanceCache:
 
     Call `invalidate()` when one of our own fills lands: a snapshot fetch already in flight
     then is not reused either, since it may predate the fill. Reconciliation should read the
-    venue directly, not this cache.
+    venue directly, not this cache. With `read_ahead` (an engine on a pushed feed, where a copy
+    must not wait for a read), an invalidation starts the next read at once, in the background,
+    and a snapshot past its TTL (but younger than STALE_FACTOR TTLs) is still served while a
+    read in the background replaces it: only our own fills change the balance the moment they
+    happen, and they are read ahead.
     """
 
     def __init__(self, account: AccountState, now_ms: Callable[[], int], ttl_ms: int) -> None:
         self._account = account
         self._cache: TtlCache[None, AccountSnapshot] = TtlCache(now_ms, ttl_ms)
+        self._ttl_ms = ttl_ms
+        self.read_ahead = False
+        self._ahead: set[asyncio.Task[AccountSnapshot]] = set()
 
     @property
     def hits(self) -> int:
@@ -43,10 +56,33 @@ class BalanceCache:
         return self._cache.shared
 
     async def snapshot(self) -> AccountSnapshot:
+        if self.read_ahead and not self._cache.fresh(None):
+            stale = self._cache.peek(None, self._ttl_ms * STALE_FACTOR)
+            if stale is not None:
+                self._read_ahead()
+                return stale
         return await self._cache.get(None, self._account.account_snapshot)
+
+    async def refresh(self) -> AccountSnapshot:
+        """Read the snapshot ahead of need (streaming: kept fresh so a copy never waits)."""
+        return await self._cache.refresh(None, self._account.account_snapshot)
 
     def invalidate(self) -> None:
         self._cache.invalidate()
+        if self.read_ahead:
+            self._read_ahead(after_fill=True)
+
+    def _read_ahead(self, *, after_fill: bool = False) -> None:
+        if self._ahead and not after_fill:  # one at a time; a fill's own read always starts
+            return
+        task = asyncio.get_running_loop().create_task(self.refresh(), name="balance-ahead")
+        self._ahead.add(task)
+        task.add_done_callback(self._landed)
+
+    def _landed(self, task: asyncio.Task[AccountSnapshot]) -> None:
+        self._ahead.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # a copy reads it then
+            log.warning("balance_read_ahead_failed", error=repr(task.exception()))
 
 
 def required_margin(order_notional: float, leverage: float) -> float:

@@ -1,7 +1,9 @@
 """The copier: one leader trade from ingestion to an order (SPEC §C2–§C4, leader exits of §C5).
 
 For each new leader trade: build the pipeline's context from the venue (leader account,
-leverage, whether the position is still open; the current price), run the nine steps, then
+leverage, whether the position is still open; the current price) — or, when the engine keeps
+leaders' states and the venue pushes books and mids, from memory (`leader_states.py`,
+`QuoteCache.push_book`) — run the nine steps, then
 write the trade, its fill keys, the signal, any deferral, the leader's position and the
 planned order in ONE transaction — and only then send the order. A crash before the commit
 means the fills are fetched and judged again; after it, they are never processed again.
@@ -39,6 +41,7 @@ from tailgate.engine.execution import OrderExecutor
 from tailgate.engine.fanout import Fanout
 from tailgate.engine.guardrails import Guardrails
 from tailgate.engine.ingestion import Fetched, IngestionResult, LeaderTradeIngestor
+from tailgate.engine.leader_states import LeaderStates
 from tailgate.engine.leaders import LeaderBook
 from tailgate.engine.portfolio import Portfolio
 from tailgate.engine.positions import PositionManager, close_obligation
@@ -91,6 +94,7 @@ class Copier:
         fanout: Fanout | None = None,
         quotes: QuoteCache | None = None,
         max_leader_fill_age_ms: int = MAX_LEADER_FILL_AGE_MS,
+        leader_states: LeaderStates | None = None,
     ) -> None:
         self._store = store
         self._feed = feed
@@ -116,6 +120,10 @@ class Copier:
         self.last_ingestion = IngestionResult()
         self._ingesting = asyncio.Lock()
         self._states: dict[str, LeaderState] = {}  # read ahead for the trades being handled
+        # leaders' states kept in memory (when streaming): a fresh trade is judged without a
+        # read; `_after` holds what memory said for each entry of the batch being handled
+        self._kept = leader_states
+        self._after: dict[int, LeaderState] = {}
 
     @property
     def pending_deferred(self) -> int:
@@ -172,6 +180,7 @@ class Copier:
                 raise
             finally:
                 self._states.clear()
+                self._after.clear()
             return result
 
     async def _prefetch(self, trades: list[LeaderTrade]) -> Mapping[str, float]:
@@ -186,7 +195,12 @@ class Copier:
             and (trader := self._leaders.get(t.leader)) is not None
             and trader.tier is Tier.PRIMARY
         ]
-        leaders = sorted({t.leader for t in entries})
+        if self._kept is not None:
+            for t in entries:
+                state = self._kept.after(t)
+                if state is not None:
+                    self._after[id(t)] = state
+        leaders = sorted({t.leader for t in entries if id(t) not in self._after})
         coins = sorted({t.coin for t in entries})
         mids, *rest = await asyncio.gather(
             self._quotes.mids(),
@@ -200,6 +214,8 @@ class Copier:
         for leader, state in zip(leaders, rest, strict=False):
             if isinstance(state, LeaderState):
                 self._states[leader] = state
+                if self._kept is not None:
+                    self._kept.remember(state)
         return mids
 
     async def handle_trade(
@@ -366,9 +382,13 @@ class Copier:
         reentry: bool,
         price: float | None,
     ) -> PipelineContext:
-        state = self._states.get(trade.leader)
+        state = None if reentry else self._after.get(id(trade))
+        if state is None:
+            state = self._states.get(trade.leader)
         if state is None:
             state = await self._feed.leader_state(trade.leader)
+            if self._kept is not None:
+                self._kept.remember(state)
         live = state.position(trade.coin)
         tracked = self._leaders.tracker.get(trade.leader, trade.coin)
         opened_ms = (

@@ -110,7 +110,13 @@ async def open_desk(
         live=s.mode is Mode.LIVE,
         live_armed=live_armed,
     )
-    guardrails = Guardrails(store, portfolio, limits, kill_switch=s.kill_switch)
+    guardrails = Guardrails(
+        store,
+        portfolio,
+        limits,
+        kill_switch=s.kill_switch,
+        switch_cache_ms=int(s.guardrail_switch_cache_sec * 1000),
+    )
     obligations = ObligationKeeper(
         store,
         positions,

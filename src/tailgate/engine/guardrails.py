@@ -24,7 +24,8 @@ log = get_logger("tailgate.guardrails")
 
 KILL_SWITCH_KEY = "kill_switch"
 SWITCH_CACHE_MS = 1_000
-"""How long the switches read from the store are trusted (unless this process wrote one)."""
+"""How long the switches read from the store are trusted (unless this process wrote one):
+the default of `guardrail_switch_cache_sec`."""
 
 
 def day_start(now_ms: int) -> int:
@@ -44,6 +45,7 @@ class Guardrails:
         limits: GuardrailLimits,
         *,
         kill_switch: bool = False,
+        switch_cache_ms: int = SWITCH_CACHE_MS,
     ) -> None:
         self._store = store
         self._portfolio = portfolio
@@ -53,6 +55,7 @@ class Guardrails:
         self._day_open: tuple[int, float] | None = None  # (day start ms, equity then)
         # (read at, store's state version then, (kill switch, halted))
         self._switches: tuple[int, int, tuple[bool, bool]] | None = None
+        self._switch_cache_ms = switch_cache_ms
         self.skipped = 0
 
     def market_seen(self, now_ms: int) -> None:
@@ -95,13 +98,13 @@ class Guardrails:
 
     def switches(self, now_ms: int) -> tuple[bool, bool]:
         """(kill switch, this account halted) as the store says, read at most once per
-        SWITCH_CACHE_MS — and again at once after this process wrote any checkpoint."""
+        `switch_cache_ms` — and again at once after this process wrote any checkpoint."""
         version = self._store.state_version
         cached = self._switches
         if (
             cached is not None
             and cached[1] == version
-            and 0 <= now_ms - cached[0] < SWITCH_CACHE_MS
+            and 0 <= now_ms - cached[0] < self._switch_cache_ms
         ):
             return cached[2]
         halted = halted_key(self._portfolio.account)

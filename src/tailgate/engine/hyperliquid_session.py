@@ -52,6 +52,7 @@ from tailgate.venues.hyperliquid.execution import HyperliquidGateway
 from tailgate.venues.hyperliquid.info import LEADERBOARD_URL, HyperliquidInfo
 from tailgate.venues.hyperliquid.keys import PasswordPrompt, Signer, signer_from_settings
 from tailgate.venues.hyperliquid.leader_stream import HyperliquidLeaderStream
+from tailgate.venues.hyperliquid.market_stream import HyperliquidMarketStream
 from tailgate.venues.hyperliquid.orders import asset_indices
 from tailgate.venues.hyperliquid.signing import Network
 from tailgate.venues.paper_gateway import PaperGateway
@@ -206,6 +207,7 @@ async def run_hyperliquid(
             max_order_usd=engine_settings.max_order_usd,
             max_leverage=settings.max_leverage if is_live else None,
         )
+        budget = WsBudget(limits.ws)  # one IP's subscriptions, shared by both streams
         engine = Engine(
             engine_settings,
             clock,
@@ -221,7 +223,12 @@ async def run_hyperliquid(
                 list(markets),
                 policy=stream_policy,
                 metrics=metrics,
-                budget=WsBudget(limits.ws),
+                budget=budget,
+            )
+            if stream
+            else None,
+            market_stream=HyperliquidMarketStream(
+                endpoint.ws_url, policy=stream_policy, metrics=metrics, budget=budget
             )
             if stream
             else None,

@@ -104,6 +104,7 @@ class LeaderTradeIngestor:
         if self._known_from is None:
             self._remember_stored(now_ms)
         candidates: list[LeaderFill] = []
+        moved = False  # a polled page moved a cursor (pushed pages never do)
         for fetched in pages:
             leader, page = fetched.leader, fetched.page
             result.complete = result.complete and not fetched.failed
@@ -119,6 +120,7 @@ class LeaderTradeIngestor:
             candidates.extend(f for f in page.fills if f.dedupe_key not in self._recent)
             if fetched.polled_ms is not None:
                 self._cursors[leader] = fetched.polled_ms
+                moved = True
         if candidates:
             seen = self._stored(candidates, now_ms)
             fresh: list[LeaderFill] = []
@@ -137,7 +139,7 @@ class LeaderTradeIngestor:
                     self._record_reject(f.leader, f.dedupe_key, *problem, "", f.time_ms, now_ms)
             result.trades = aggregate_fills(fresh)
         self._prune(now_ms)
-        if now_ms - self._checkpointed_ms >= CHECKPOINT_INTERVAL_MS:
+        if moved and now_ms - self._checkpointed_ms >= CHECKPOINT_INTERVAL_MS:
             self.checkpoint(now_ms)
         return result
 

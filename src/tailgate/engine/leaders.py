@@ -8,6 +8,7 @@ selects primary (copied) and secondary (watched) tiers. Blacklists survive refre
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -144,6 +145,18 @@ class LeaderBook:
 
     def get(self, address: str) -> Trader | None:
         return self.traders.get(address)
+
+    def coins_traded(self) -> list[str]:
+        """The coins the primary leaders traded over their known history, most traded first
+        (ties by name): where their next trades will most likely be."""
+        counts = Counter(
+            t.coin
+            for leader in self.primary
+            for t in (
+                self._history[leader.address].trades if leader.address in self._history else ()
+            )
+        )
+        return sorted(counts, key=lambda coin: (-counts[coin], coin))
 
     def blacklist(self, address: str, until_ms: int, reason: str) -> None:
         trader = self.traders.setdefault(address, Trader(address=address))

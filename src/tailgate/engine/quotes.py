@@ -3,7 +3,9 @@
 When many leaders trade one coin at once, every copy wants the same book within milliseconds;
 asking the venue once per copy burns rate-limit weight and gains nothing. Requests for one key
 share one in-flight fetch, and its result is reused until a TTL read from the injected clock
-(so a backtest's simulated time ages the cache exactly like real time does live).
+(so a backtest's simulated time ages the cache exactly like real time does live). A venue
+that streams books and mids pushes them in (`push_book`, `push_mids`): then a copy finds them
+here and reads nothing (SPEC §N), and a push that stops simply lets the TTL send reads again.
 """
 
 from __future__ import annotations
@@ -106,8 +108,32 @@ class TtlCache(Generic[K, V]):
         started = self._now_ms()
         value = await fetch()
         if epoch == self._epoch and generation == self._generation.get(key, 0):
-            self._entries[key] = _Entry(value, started)
+            current = self._entries.get(key)
+            if current is None or current.fetched_ms <= started:  # never over a newer push
+                self._entries[key] = _Entry(value, started)
         return value
+
+    def peek(self, key: K, max_age_ms: int) -> V | None:
+        """The cached value if it is younger than `max_age_ms` (past the TTL or not), without
+        fetching or counting."""
+        entry = self._entries.get(key)
+        if entry is not None and 0 <= self._now_ms() - entry.fetched_ms < max_age_ms:
+            return entry.value
+        return None
+
+    def fresh(self, key: K) -> bool:
+        entry = self._entries.get(key)
+        return entry is not None and 0 <= self._now_ms() - entry.fetched_ms < self._ttl_ms
+
+    async def refresh(self, key: K, fetch: Callable[[], Awaitable[V]]) -> V:
+        """Fetch afresh in the background of requests: they keep the current entry (while its
+        TTL lasts) instead of waiting for this fetch, which then replaces it."""
+        flight_key = (key, self._epoch, self._generation.get(key, 0))
+        return await self._flights.run(flight_key, lambda: self._fetch(flight_key, fetch))
+
+    def put(self, key: K, value: V) -> None:
+        """A value the venue pushed (a stream): as fresh as now, reused for the TTL."""
+        self._entries[key] = _Entry(value, self._now_ms())
 
     def invalidate(self, key: K | None = None) -> None:
         """Forget `key` (every key when None); the next request fetches afresh."""
@@ -153,6 +179,14 @@ class QuoteCache:
     async def mids(self) -> dict[str, float]:
         mids = await self._mids.get(None, self._market.mids)
         return dict(mids)  # a copy: a caller editing it must not edit the cache
+
+    def push_book(self, book: OrderBook) -> None:
+        """A book the venue pushed: served from here, without a read, for the TTL."""
+        self._books.put(book.coin, book)
+
+    def push_mids(self, mids: dict[str, float]) -> None:
+        """Mids the venue pushed (all coins): served from here, without a read, for the TTL."""
+        self._mids.put(None, dict(mids))
 
     def invalidate(self, coin: str | None = None) -> None:
         """Drop `coin`'s book, or every book and the mids when `coin` is None."""

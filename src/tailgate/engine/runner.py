@@ -24,6 +24,7 @@ from tailgate.engine.execution import OrderExecutor
 from tailgate.engine.fanout import Fanout
 from tailgate.engine.guardrails import Guardrails, halted_key
 from tailgate.engine.ingestion import LeaderTradeIngestor
+from tailgate.engine.leader_states import LeaderStates
 from tailgate.engine.leaders import LeaderBook
 from tailgate.engine.locks import NonceSource, ScopedLocks
 from tailgate.engine.obligations import ObligationKeeper
@@ -40,6 +41,7 @@ from tailgate.venues.protocols import (
     LeaderFeed,
     LeaderFillStream,
     MarketData,
+    MarketDataStream,
     OrderGateway,
 )
 
@@ -86,6 +88,7 @@ class Engine:
         live_armed: bool = False,
         follower_venue: FollowerVenue | None = None,
         stream: LeaderFillStream | None = None,
+        market_stream: MarketDataStream | None = None,
     ) -> None:
         self.settings = settings
         self.live_armed = live_armed
@@ -102,6 +105,14 @@ class Engine:
         # leaders' fills pushed as they happen; polling stays underneath as the safety net
         self._stream = stream
         self.streaming: StreamIngestion | None = None
+        # books and mids pushed into the quote cache; with the leader stream, leaders' states
+        # kept in memory: a pushed trade is then copied without a read (SPEC §N)
+        self._market_stream = market_stream
+        self.leader_states: LeaderStates | None = (
+            LeaderStates(feed, clock.now_ms, int(settings.leader_state_max_age_sec * 1000))
+            if stream is not None
+            else None
+        )
         self._polled_ms = 0  # the last poll of the leaders (sim or wall time)
         self.stats = EngineStats()
         # §E6: one lock per signer across every desk; nonces per signer, continued from the
@@ -127,6 +138,8 @@ class Engine:
         markets = await self.open_desks(now)
         house = self.house
         self.quotes = QuoteCache(self._market, self.clock.now_ms, int(s.quote_ttl_sec * 1000))
+        if self._market_stream is not None:
+            self._market_stream.deliver_to(self.quotes.push_book, self.quotes.push_mids)
         self.fanout = Fanout(self.store, self.followers, self.store.load_subscriptions(), markets)
         ingestor = LeaderTradeIngestor(self._feed, self.store, markets)
         self.copier = Copier(
@@ -145,6 +158,7 @@ class Engine:
             fanout=self.fanout if self.followers else None,
             quotes=self.quotes,
             max_leader_fill_age_ms=int(s.max_leader_fill_price_age_sec * 1000),
+            leader_states=self.leader_states,
         )
         self._ingestor = ingestor
         # the house fails closed: a ReconciliationError stops the start, nothing is traded
@@ -333,6 +347,12 @@ class Engine:
         loops.append(("ingestion", int(s.poll_interval_trades_sec * 1000), self._ingest, now))
         loops.append(("deferred", int(s.deferred_check_interval_sec * 1000), self._deferred, now))
         loops.append(("monitor", int(s.monitor_interval_sec * 1000), self._monitor, now))
+        if self.leader_states is not None:
+            state_ms = int(s.leader_state_refresh_sec * 1000)
+            loops.append(("leader_states", state_ms, self._refresh_states, now))
+            if self.executor.balances is not None:
+                # the preflight's balance read ahead, so a pushed copy never waits for it
+                self.executor.balances.read_ahead = True
         if any(d.reconciler is not None for d in self.desks):
             rec_ms = int(s.reconciliation_interval_seconds * 1000)
             loops.append(("reconcile", rec_ms, self._reconcile, now + rec_ms))
@@ -365,6 +385,8 @@ class Engine:
         """Flush checkpoints and value the book one last time; safe to call twice."""
         if self.streaming is not None:
             await self.streaming.close()
+        if self._market_stream is not None:
+            await self._market_stream.close()
         now = self.clock.now_ms()
         try:
             self._marks = await self._market.mids()
@@ -385,6 +407,13 @@ class Engine:
         self.stats.refreshes += 1
         if self.streaming is not None:
             await self.streaming.follow()
+        if self._market_stream is not None:
+            await self._market_stream.watch(self.leaders.coins_traded())
+
+    async def _refresh_states(self, now: int) -> None:
+        """Followed leaders' states, read ahead of their trades (see `leader_states.py`)."""
+        assert self.leader_states is not None
+        await self.leader_states.refresh(self.copier.leaders_to_poll())
 
     async def _ingest(self, now: int) -> None:
         streaming = self.streaming

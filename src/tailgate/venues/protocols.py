@@ -7,7 +7,7 @@ Adapters parse venue JSON at the boundary: what cannot be parsed is returned as 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -31,6 +31,7 @@ __all__ = [
     "LeaderFillStream",
     "LeaderStreamEvent",
     "MarketData",
+    "MarketDataStream",
     "OpenOrder",
     "OrderGateway",
     "OrderRequest",
@@ -187,6 +188,24 @@ class LeaderFillStream(Protocol):
 
     @property
     def healthy(self) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class MarketDataStream(Protocol):
+    """Books and mids pushed as they change (Hyperliquid: `l2Book`, `allMids`). Optional: a
+    venue without one is read; reads stay the fallback of one that has it."""
+
+    def deliver_to(
+        self, on_book: Callable[[OrderBook], None], on_mids: Callable[[dict[str, float]], None]
+    ) -> None:
+        """Where pushed books and mids go (the engine's quote cache)."""
+        ...
+
+    async def watch(self, coins: Collection[str]) -> None:
+        """Push the mids, and the books of these coins (re-subscribes when the set changes)."""
+        ...
 
     async def close(self) -> None: ...
 

@@ -3,8 +3,9 @@
 
 WebSocket subscriptions: `userFills` (a snapshot with `isSnapshot: true` first, then new fills
 as the world's clock passes them), `trades` per coin (every leader fill on the coin, with its
-`users` pair: buyer and seller), `allMids`, and `{"method": "ping"}` → `{"channel": "pong"}`.
-New data is pushed every `push_interval_s` of wall time.
+`users` pair: buyer and seller), `allMids` and `l2Book` per coin (pushed when the world's
+minute turns: the simulator's prices and books move once a minute), and `{"method": "ping"}`
+→ `{"channel": "pong"}`. New data is pushed every `push_interval_s` of wall time.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class _Subscriptions:
     users: set[str] = field(default_factory=set)
     coins: set[str] = field(default_factory=set)
     mids: bool = False
+    books: set[str] = field(default_factory=set)  # l2Book coins
+    market_minute: int = -1  # the world's minute of the mids and books pushed last
     sent_ms: int = 0  # data up to this world time has been pushed
 
 
@@ -188,6 +191,11 @@ async def _handle(
     if kind == "allMids":
         subs.mids = on
         return await send({"channel": "subscriptionResponse", "data": body})
+    if kind == "l2Book" and isinstance(sub.get("coin"), str):
+        if venue.world.market(sub["coin"]) is None:
+            return await send({"channel": "error", "data": f"Invalid subscription {sub!r}"})
+        (subs.books.add if on else subs.books.discard)(sub["coin"])
+        return await send({"channel": "subscriptionResponse", "data": body})
     return await send({"channel": "error", "data": f"Invalid subscription {sub!r}"})
 
 
@@ -243,10 +251,18 @@ async def _push(
             trades = _trades(venue, subs.coins, start, now)
             if trades and not await send({"channel": "trades", "data": trades}):
                 return
+        minute = venue.world.paths.minute_of(now)
+        if minute == subs.market_minute:  # prices and books move once a simulated minute
+            continue
+        subs.market_minute = minute
         if subs.mids and not await send(
             {"channel": "allMids", "data": {"mids": payloads.all_mids(venue.world, now)}}
         ):
             return
+        for coin in sorted(subs.books):
+            book = payloads.l2_book(venue.world.book(coin, now))
+            if not await send({"channel": "l2Book", "data": book}):
+                return
 
 
 async def serve(
