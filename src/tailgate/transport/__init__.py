@@ -41,6 +41,7 @@ from tailgate.transport.ws import (
     StreamPolicy,
     WireProtocol,
     hyperliquid_wire,
+    stop_reading,
 )
 
 __all__ = [
@@ -78,4 +79,5 @@ __all__ = [
     "hyperliquid_limits",
     "hyperliquid_wire",
     "parse_retry_after",
+    "stop_reading",
 ]

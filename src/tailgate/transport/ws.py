@@ -40,6 +40,7 @@ __all__ = [
     "StreamPolicy",
     "WireProtocol",
     "hyperliquid_wire",
+    "stop_reading",
 ]
 
 log = get_logger("tailgate.transport.ws")
@@ -356,3 +357,14 @@ class ResilientStream:
             await self._send_limiter.acquire(1)
         await ws.send(self.wire.encode(message))
         self._last_sent = self._now()
+
+
+async def stop_reading(reader: asyncio.Task[None] | None, stream: ResilientStream | None) -> None:
+    """Stop a task reading `stream`, then the stream: the reader first, so it never sees the
+    stream end and takes that for the venue closing it."""
+    if reader is not None:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+    if stream is not None:
+        await stream.close()

@@ -21,14 +21,19 @@ parse are logged and counted, never raised: the stream outlives a bad message.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import replace
 
 from tailgate.domain.models import LeaderFill
 from tailgate.logs import get_logger
-from tailgate.transport import ResilientStream, StreamHealth, StreamPolicy, hyperliquid_wire
+from tailgate.transport import (
+    ResilientStream,
+    StreamHealth,
+    StreamPolicy,
+    hyperliquid_wire,
+    stop_reading,
+)
 from tailgate.transport.limits import WsBudget
 from tailgate.transport.metrics import TransportMetrics
 from tailgate.venues.hyperliquid.info import HyperliquidInfo
@@ -132,12 +137,7 @@ class HyperliquidLeaderStream:
     async def _stop(self) -> None:
         reader, self._reader = self._reader, None
         stream, self._stream = self._stream, None
-        if reader is not None:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
-        if stream is not None:
-            await stream.close()
+        await stop_reading(reader, stream)
 
     async def _connected(self, connections: int) -> None:
         """Subscriptions are sent; nothing of this connection is read yet: the gap first."""

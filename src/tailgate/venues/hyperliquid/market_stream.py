@@ -16,12 +16,17 @@ are logged and dropped, never raised.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Collection
 
 from tailgate.domain.models import OrderBook
 from tailgate.logs import get_logger
-from tailgate.transport import ResilientStream, StreamHealth, StreamPolicy, hyperliquid_wire
+from tailgate.transport import (
+    ResilientStream,
+    StreamHealth,
+    StreamPolicy,
+    hyperliquid_wire,
+    stop_reading,
+)
 from tailgate.transport.limits import WsBudget
 from tailgate.transport.metrics import TransportMetrics
 from tailgate.venues.hyperliquid.ws_messages import (
@@ -101,12 +106,7 @@ class HyperliquidMarketStream:
     async def close(self) -> None:
         reader, self._reader = self._reader, None
         stream, self._stream = self._stream, None
-        if reader is not None:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
-        if stream is not None:
-            await stream.close()
+        await stop_reading(reader, stream)
 
     async def _read(self, stream: ResilientStream) -> None:
         async for raw in stream:

@@ -51,25 +51,11 @@ def fill_page(
     seed = world.config.seed
     coins = world.coins
     scale = [float(lot) for lot in world.lot_scale]  # Python floats, as the text reads back
-    sl = slice(i0, i1)
     fills: list[LeaderFill] = []
     rejects: list[RejectedPayload] = []
     hashes: dict[int, str] = {}  # an order's fills share its hash
-    rows = zip(
-        ledger.fill_coin[sl].tolist(),
-        ledger.fill_px[sl].tolist(),
-        ledger.fill_lots[sl].tolist(),
-        ledger.fill_buy[sl].tolist(),
-        ledger.fill_time[sl].tolist(),
-        ledger.fill_start_lots[sl].tolist(),
-        ledger.fill_dir[sl].tolist(),
-        ledger.fill_closed_pnl[sl].tolist(),
-        ledger.fill_oid[sl].tolist(),
-        ledger.fill_fee[sl].tolist(),
-        ledger.fill_tid[sl].tolist(),
-        strict=True,
-    )
-    for i, (coin, px, lots, buy, t, start, code, pnl, oid, fee, tid) in enumerate(rows, i0):
+    rows = payloads.fill_rows(ledger, i0, i1)
+    for i, (coin, px, lots, buy, t, start, code, pnl, oid, _, fee, tid) in enumerate(rows, i0):
         if (
             malformed_rate > 0
             and unit_interval(seed, payloads.STREAM_CORRUPT, tid) < malformed_rate

@@ -12,6 +12,7 @@ window next to day / week / month / allTime, and the portfolio's "allTime" windo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -24,14 +25,19 @@ from tailgate.venues.sim.world import SimWorld
 
 __all__ = [
     "CORRUPTIONS",
+    "STREAM_CORRUPT",
+    "OpenPosition",
+    "account_at",
     "all_mids",
     "clearinghouse_state",
     "corrupt_fill",
+    "fill_rows",
     "l2_book",
     "leaderboard_rows",
     "meta",
     "num",
     "portfolio",
+    "portfolio_times",
     "user_fills",
 ]
 
@@ -57,16 +63,11 @@ def _sig6(x: float) -> str:
     return num(float(f"{x:.6g}"))
 
 
-def user_fills(
-    world: SimWorld, ledger: LeaderLedger, i0: int, i1: int, malformed_rate: float = 0.0
-) -> list[dict[str, Any]]:
-    """`userFillsByTime` elements for fills [i0, i1) of a leader, oldest first."""
-    if i1 <= i0:
-        return []
-    seed = world.config.seed
-    coins, scale = world.coins, world.lot_scale
+def fill_rows(ledger: LeaderLedger, i0: int, i1: int) -> Iterator[tuple[Any, ...]]:
+    """Fills [i0, i1) of a ledger as Python values: (coin index, px, lots, buy, time, start
+    lots, dir code, closed pnl, order id, crossed, fee, trade id)."""
     sl = slice(i0, i1)
-    rows = zip(
+    return zip(
         ledger.fill_coin[sl].tolist(),
         ledger.fill_px[sl].tolist(),
         ledger.fill_lots[sl].tolist(),
@@ -81,8 +82,20 @@ def user_fills(
         ledger.fill_tid[sl].tolist(),
         strict=True,
     )
+
+
+def user_fills(
+    world: SimWorld, ledger: LeaderLedger, i0: int, i1: int, malformed_rate: float = 0.0
+) -> list[dict[str, Any]]:
+    """`userFillsByTime` elements for fills [i0, i1) of a leader, oldest first."""
+    if i1 <= i0:
+        return []
+    seed = world.config.seed
+    coins, scale = world.coins, world.lot_scale
     out: list[dict[str, Any]] = []
-    for coin, px, lots, buy, t, start, code, pnl, oid, crossed, fee, tid in rows:
+    for coin, px, lots, buy, t, start, code, pnl, oid, crossed, fee, tid in fill_rows(
+        ledger, i0, i1
+    ):
         lot = scale[coin]
         raw: dict[str, Any] = {
             "coin": coins[coin],
