@@ -263,3 +263,49 @@ def test_exits_are_not_held_back_by_the_preflight(desk):
     order.purpose = OrderPurpose.EXIT
     assert asyncio.run(desk.executor.preflight(order)) is None
     assert desk.venue.snapshot_reads == 0
+
+
+# ---- §E1 on the copy path: one commit before the send --------------------------------------
+
+
+def test_an_entry_is_written_claimed_in_the_trades_transaction_one_commit_before_the_send(
+    desk, monkeypatch
+):
+    seen_at_send: list[OrderState] = []
+    place = desk.venue.place_order
+
+    async def placing(order):
+        seen_at_send.append(desk.store.order_by_client_id(order.client_order_id).state)
+        return await place(order)
+
+    claimed: list[str] = []
+    claim = desk.store.claim_order
+
+    def claim_order(order, now_ms):  # the stop placed after the fill is claimed as before
+        claimed.append(order.client_order_id)
+        return claim(order, now_ms)
+
+    monkeypatch.setattr(desk.venue, "place_order", placing)
+    monkeypatch.setattr(desk.store, "claim_order", claim_order)
+    desk.trade(1)
+    (entry,) = desk.entries()
+    assert seen_at_send[0] is OrderState.SUBMITTED  # durable, as maybe-sent, before the send
+    assert entry.client_order_id not in claimed  # no second transaction for it
+    assert entry.state is OrderState.FILLED
+
+
+def test_a_crash_before_the_send_expires_the_entry_on_restart_and_never_sends_it(desk):
+    async def crash(order):
+        raise SystemExit("killed between the commit and the send")
+
+    desk.venue.place_order = crash  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        desk.trade(1)
+    (written,) = desk.entries()
+    assert written.state is OrderState.SUBMITTED
+    del desk.venue.place_order  # the venue as it is: it never saw the order
+    fresh = asyncio.run(desk.executor.resolve_open_orders(desk.clock.t, 60_000))
+    assert fresh == []  # not sent again
+    (settled,) = desk.entries()
+    assert (settled.state, settled.reason) == (OrderState.EXPIRED, "RESTART_UNRESOLVED")
+    assert desk.venue.requests == {}

@@ -3,9 +3,9 @@
 For each new leader trade: build the pipeline's context from the venue (leader account,
 leverage, whether the position is still open; the current price) — or, when the engine keeps
 leaders' states and the venue pushes books and mids, from memory (`leader_states.py`,
-`QuoteCache.push_book`) — run the nine steps, then
-write the trade, its fill keys, the signal, any deferral, the leader's position and the
-planned order in ONE transaction — and only then send the order. A crash before the commit
+`QuoteCache.push_book`) — run the nine steps, then write the trade, its fill keys, the
+signal, any deferral, the leader's position and the planned order (already SUBMITTED: this
+process sends it next) in ONE transaction — and only then send the order. A crash before the commit
 means the fills are fetched and judged again; after it, they are never processed again.
 Deferred signals wait in a heap mirrored from the store and re-enter at step 4.
 
@@ -33,6 +33,7 @@ from tailgate.domain.models import (
     Tier,
     Trader,
 )
+from tailgate.domain.orders import advance
 from tailgate.domain.params import CopyParams
 from tailgate.domain.pricing import PriceQuote, PriceSource, resolve_price
 from tailgate.domain.reasons import ReasonCode
@@ -237,7 +238,7 @@ class Copier:
         else:
             signal = await self._evaluate(trade, trader, now_ms, mids, reentry=False)
         followers = await self._plan_followers(signal, trade, now_ms, mids)
-        order = await self._plan(signal, trade, now_ms, mids)
+        order = _claimed(await self._plan(signal, trade, now_ms, mids), now_ms)
         owed: list[ObligationRecord] = []
         if (
             signal.outcome is SignalOutcome.EXIT
@@ -283,7 +284,7 @@ class Copier:
             self._executor.on_obligation(now_ms)
             if self._fanout is not None:
                 self._fanout.wake(owed, now_ms)
-        if order is not None and order.state is OrderState.PENDING:
+        if order is not None and order.state is OrderState.SUBMITTED:
             await self._enter(order, now_ms, recorded.trade_id)
         if followers and self._fanout is not None:
             await self._fanout.execute(followers, now_ms)
@@ -314,12 +315,12 @@ class Copier:
             else:
                 signal = await self._evaluate(trade, trader, now_ms, mids, reentry=True)
             followers = await self._plan_followers(signal, trade, now_ms, mids)
-            order = await self._plan(signal, trade, now_ms, mids)
+            order = _claimed(await self._plan(signal, trade, now_ms, mids), now_ms)
             self._store.resolve_deferred(
                 record.id, signal, evaluated_ms=now_ms, order=order, fanout=followers
             )
             self._log_signal(signal, now_ms, deferred_id=record.id)
-            if order is not None and order.state is OrderState.PENDING:
+            if order is not None and order.state is OrderState.SUBMITTED:
                 await self._enter(order, now_ms, record.leader_trade_id)
             if followers and self._fanout is not None:
                 await self._fanout.execute(followers, now_ms)
@@ -587,3 +588,15 @@ class Copier:
 
 def _unknown(address: str) -> Trader:
     return Trader(address=address)
+
+
+def _claimed(order: OrderRecord | None, now_ms: int) -> OrderRecord | None:
+    """An entry this process is about to send is written already SUBMITTED (claimed), in the
+    trade's own transaction: one commit on the copy path instead of two (SPEC §N). §E1 holds
+    — the intent is durable before anything is sent — and a crash before the send leaves an
+    intent that may have been sent, which the restart settles by asking the venue (none: it
+    expires), never by sending it again."""
+    if order is not None and order.state is OrderState.PENDING:
+        order.state = advance(order.state, OrderState.SUBMITTED)
+        order.updated_ms = now_ms
+    return order
