@@ -39,7 +39,6 @@ class BalanceCache:
     def __init__(self, account: AccountState, now_ms: Callable[[], int], ttl_ms: int) -> None:
         self._account = account
         self._cache: TtlCache[None, AccountSnapshot] = TtlCache(now_ms, ttl_ms)
-        self._ttl_ms = ttl_ms
         self.read_ahead = False
         self._ahead: set[asyncio.Task[AccountSnapshot]] = set()
 
@@ -56,8 +55,8 @@ class BalanceCache:
         return self._cache.shared
 
     async def snapshot(self) -> AccountSnapshot:
-        if self.read_ahead and not self._cache.fresh(None):
-            stale = self._cache.peek(None, self._ttl_ms * STALE_FACTOR)
+        if self.read_ahead and self._cache.peek(None) is None:
+            stale = self._cache.peek(None, self._cache.ttl_ms * STALE_FACTOR)
             if stale is not None:
                 self._read_ahead()
                 return stale

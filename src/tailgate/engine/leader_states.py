@@ -66,11 +66,6 @@ class LeaderStates:
                     error=f"{type(result).__name__}: {result}",
                 )
 
-    def forget(self, leaders: Iterable[str]) -> None:
-        """Leaders no longer followed: their states are not kept."""
-        for leader in leaders:
-            self._states.pop(leader, None)
-
     def after(self, trade: LeaderTrade) -> LeaderState | None:
         """The leader's state right after `trade`, from memory; None when memory cannot say.
         Only for a trade as fresh as the memory: an older one may have been followed by

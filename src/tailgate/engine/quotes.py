@@ -90,13 +90,16 @@ class TtlCache(Generic[K, V]):
         self.misses = 0
         self.shared = 0
 
+    @property
+    def ttl_ms(self) -> int:
+        return self._ttl_ms
+
     async def get(self, key: K, fetch: Callable[[], Awaitable[V]]) -> V:
-        now = self._now_ms()
         entry = self._entries.get(key)
-        if entry is not None and 0 <= now - entry.fetched_ms < self._ttl_ms:
+        if entry is not None and self._younger(entry, self._ttl_ms):
             self.hits += 1
             return entry.value
-        flight_key = (key, self._epoch, self._generation.get(key, 0))
+        flight_key = self._flight_key(key)
         if self._flights.in_flight(flight_key):
             self.shared += 1
         else:
@@ -113,23 +116,25 @@ class TtlCache(Generic[K, V]):
                 self._entries[key] = _Entry(value, started)
         return value
 
-    def peek(self, key: K, max_age_ms: int) -> V | None:
-        """The cached value if it is younger than `max_age_ms` (past the TTL or not), without
-        fetching or counting."""
+    def peek(self, key: K, max_age_ms: int | None = None) -> V | None:
+        """The cached value if younger than `max_age_ms` (the TTL by default; more serves it
+        past the TTL), without fetching or counting."""
         entry = self._entries.get(key)
-        if entry is not None and 0 <= self._now_ms() - entry.fetched_ms < max_age_ms:
-            return entry.value
-        return None
-
-    def fresh(self, key: K) -> bool:
-        entry = self._entries.get(key)
-        return entry is not None and 0 <= self._now_ms() - entry.fetched_ms < self._ttl_ms
+        age = self._ttl_ms if max_age_ms is None else max_age_ms
+        return entry.value if entry is not None and self._younger(entry, age) else None
 
     async def refresh(self, key: K, fetch: Callable[[], Awaitable[V]]) -> V:
         """Fetch afresh in the background of requests: they keep the current entry (while its
         TTL lasts) instead of waiting for this fetch, which then replaces it."""
-        flight_key = (key, self._epoch, self._generation.get(key, 0))
+        flight_key = self._flight_key(key)
         return await self._flights.run(flight_key, lambda: self._fetch(flight_key, fetch))
+
+    def _younger(self, entry: _Entry[V], max_age_ms: int) -> bool:
+        return 0 <= self._now_ms() - entry.fetched_ms < max_age_ms
+
+    def _flight_key(self, key: K) -> tuple[K, int, int]:
+        """Fetches started before an invalidation are never joined after it."""
+        return (key, self._epoch, self._generation.get(key, 0))
 
     def put(self, key: K, value: V) -> None:
         """A value the venue pushed (a stream): as fresh as now, reused for the TTL."""
