@@ -66,3 +66,34 @@ def test_the_switches_cost_one_read_per_cache_time(stores, monkeypatch) -> None:
     assert len(reads) == 3
     guard.switches(T0 - 10)  # a clock that went back never trusts a stale read
     assert len(reads) == 4
+
+
+def test_a_checkpoint_of_other_keys_keeps_the_switches_cached(stores, monkeypatch) -> None:
+    ours, _ = stores
+    guard = _guardrails(ours)
+    guard.switches(T0)
+    reads = []
+    real = ours.get_states
+    monkeypatch.setattr(ours, "get_states", lambda *keys: reads.append(keys) or real(*keys))
+    ours.set_states({"ingest_cursor": {"0xabc": T0}}, T0)  # the ingestion's, every poll
+    ours.set_state("halted:someone-else", {"reason": "drift"}, T0)
+    assert guard.switches(T0 + 1) == (False, False)
+    assert reads == []
+
+
+def test_reading_ahead_keeps_entries_from_reading(stores, monkeypatch) -> None:
+    """The engine reads the switches every half cache time while fills are pushed: an entry
+    in between finds them fresh, and a kill switch is still seen within the cache time."""
+    ours, theirs = stores
+    guard = _guardrails(ours)
+    half = SWITCH_CACHE_MS // 2
+    reads = []
+    real = ours.get_states
+    monkeypatch.setattr(ours, "get_states", lambda *keys: reads.append(keys) or real(*keys))
+    for tick in range(T0, T0 + 4 * SWITCH_CACHE_MS, half):
+        guard.read_switches(tick)
+        assert guard.switches(tick + half - 1) == (False, False)  # an entry just before the next
+    assert len(reads) == 8  # the read-ahead's only
+    theirs.set_state(KILL_SWITCH_KEY, True, T0)
+    guard.read_switches(T0 + 4 * SWITCH_CACHE_MS)
+    assert guard.switches(T0 + 4 * SWITCH_CACHE_MS + 1) == (True, False)

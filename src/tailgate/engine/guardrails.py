@@ -56,6 +56,7 @@ class Guardrails:
         # (read at, store's state version then, (kill switch, halted))
         self._switches: tuple[int, int, tuple[bool, bool]] | None = None
         self._switch_cache_ms = switch_cache_ms
+        self._switch_keys = (KILL_SWITCH_KEY, halted_key(portfolio.account))
         self.skipped = 0
 
     def market_seen(self, now_ms: int) -> None:
@@ -98,20 +99,29 @@ class Guardrails:
 
     def switches(self, now_ms: int) -> tuple[bool, bool]:
         """(kill switch, this account halted) as the store says, read at most once per
-        `switch_cache_ms` — and again at once after this process wrote any checkpoint."""
-        version = self._store.state_version
+        `switch_cache_ms` — and again at once after this process wrote one of them."""
         cached = self._switches
         if (
             cached is not None
-            and cached[1] == version
+            and cached[1] == self._store.state_version(*self._switch_keys)
             and 0 <= now_ms - cached[0] < self._switch_cache_ms
         ):
             return cached[2]
-        halted = halted_key(self._portfolio.account)
-        values = self._store.get_states(KILL_SWITCH_KEY, halted)
-        switches = (bool(values.get(KILL_SWITCH_KEY)), bool(values.get(halted)))
+        return self.read_switches(now_ms)
+
+    def read_switches(self, now_ms: int) -> tuple[bool, bool]:
+        """The switches read from the store now. Read ahead every half cache time while
+        leaders' fills are pushed, so an entry never waits for this read (SPEC §N)."""
+        keys = self._switch_keys
+        version = self._store.state_version(*keys)
+        values = self._store.get_states(*keys)
+        switches = (bool(values.get(keys[0])), bool(values.get(keys[1])))
         self._switches = (now_ms, version, switches)
         return switches
+
+    @property
+    def switch_cache_ms(self) -> int:
+        return self._switch_cache_ms
 
     def judge(
         self,

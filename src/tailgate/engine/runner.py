@@ -353,6 +353,9 @@ class Engine:
             if self.executor.balances is not None:
                 # the preflight's balance read ahead, so a pushed copy never waits for it
                 self.executor.balances.read_ahead = True
+            switch_ms = self.guardrails.switch_cache_ms // 2
+            if switch_ms > 0:  # the kill switch and halts, read ahead likewise
+                loops.append(("switches", switch_ms, self._read_switches, now))
         if any(d.reconciler is not None for d in self.desks):
             rec_ms = int(s.reconciliation_interval_seconds * 1000)
             loops.append(("reconcile", rec_ms, self._reconcile, now + rec_ms))
@@ -414,6 +417,10 @@ class Engine:
         """Followed leaders' states, read ahead of their trades (see `leader_states.py`)."""
         assert self.leader_states is not None
         await self.leader_states.refresh(self.copier.leaders_to_poll())
+
+    async def _read_switches(self, now: int) -> None:
+        for desk in self.desks:
+            desk.guardrails.read_switches(now)
 
     async def _ingest(self, now: int) -> None:
         streaming = self.streaming

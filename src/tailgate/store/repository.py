@@ -82,9 +82,9 @@ class Store:
         # without BEGIN/ROLLBACK, each statement reading one consistent snapshot: that saves
         # two round trips per read on PostgreSQL.
         self._writer = engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-        # bumped by every checkpoint this Store writes: a cache of the switches (kill, halts)
-        # sees its own process's writes at once
-        self.state_version = 0
+        # key → count of this Store's writes of it: a cache of the switches (kill, halts)
+        # sees its own process's writes at once, and only those of its keys
+        self._state_writes: dict[str, int] = {}
         if engine.dialect.name == "sqlite":
             self._reader = engine.execution_options(**{SQLITE_BEGIN_OPTION: SQLITE_NO_BEGIN})
         else:
@@ -759,13 +759,13 @@ class Store:
     def clear_state(self, key: str) -> None:
         with self._writer.begin() as conn:
             conn.execute(t.engine_state.delete().where(t.engine_state.c.key == key))
-        self.state_version += 1
+        self._wrote_states((key,))
 
     def set_state(self, key: str, value: Any, now_ms: int) -> None:
         """Checkpoint a JSON-serialisable value under `key`, replacing the previous one."""
         with self._writer.begin() as conn:
             conn.execute(self._sql.upsert_state, {"key": key, "value": value, "updated_ms": now_ms})
-        self.state_version += 1
+        self._wrote_states((key,))
 
     def set_states(self, values: dict[str, Any], now_ms: int) -> None:
         """Checkpoint several values in one transaction (a periodic checkpoint's keys)."""
@@ -776,7 +776,18 @@ class Store:
                 self._sql.upsert_state,
                 [{"key": k, "value": v, "updated_ms": now_ms} for k, v in values.items()],
             )
-        self.state_version += 1
+        self._wrote_states(values)
+
+    def state_version(self, *keys: str) -> int:
+        """How many times this Store wrote any of `keys`: changes when one of them is written
+        here (another process's writes are not seen)."""
+        writes = self._state_writes
+        return sum(writes.get(key, 0) for key in keys)
+
+    def _wrote_states(self, keys: Iterable[str]) -> None:
+        writes = self._state_writes
+        for key in keys:
+            writes[key] = writes.get(key, 0) + 1
 
     def record_equity(self, account: str, time_ms: int, equity: float, cash: float) -> None:
         with self._writer.begin() as conn:
