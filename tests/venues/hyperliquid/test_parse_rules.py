@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tailgate.domain import aggregate_fills
 from tailgate.domain.models import Action
@@ -31,6 +33,7 @@ from tailgate.venues.hyperliquid.parse import (
     parse_user_fills,
     parse_ws_message,
 )
+from tailgate.venues.hyperliquid.parse_market import _strict_level
 from tailgate.venues.hyperliquid.parse_orders import IOC_NOT_FILLED
 from tailgate.venues.hyperliquid.ws_messages import (
     ErrorMessage,
@@ -431,6 +434,35 @@ def test_books_are_sorted_best_first_and_crossed_or_empty_levels_rejected() -> N
     assert reason_of(parse_l2_book, _book([("100", "0")], [])) is ReasonCode.INVALID_SIZE
     assert reason_of(parse_l2_book, _book([("-1", "1")], [])) is ReasonCode.INVALID_PRICE
     assert parse_l2_book(_book([], [])).bids == ()  # a quiet book is a book
+
+
+BOOK_NUMBERS = st.one_of(
+    st.decimals(min_value=0, max_value=10**12, allow_nan=False, places=6).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.sampled_from(["0", "0.0", "00012.50", "1e3", " 7", "1_0", "١٢", "9" * 30, "9" * 45, "-1"]),
+    st.integers(-5, 10**6),
+    st.none(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(BOOK_NUMBERS, BOOK_NUMBERS), max_size=6))
+def test_a_books_quick_reading_is_the_strict_one(levels: list[tuple[Any, Any]]) -> None:
+    """Levels written as the venue writes them skip the general checks: whatever they are
+    read as, or refused for, is what the strict reading of each level gives."""
+    raw = {"coin": "BTC", "time": 1, "levels": [[{"px": p, "sz": s} for p, s in levels], []]}
+    try:
+        expected: object = sorted(
+            (_strict_level({"px": p, "sz": s}, "l2Book.bids[0]") for p, s in levels),
+            key=lambda lv: -lv.price,
+        )
+    except PayloadError as exc:
+        expected = exc.reason
+    try:
+        got: object = list(parse_l2_book(raw).bids)
+    except PayloadError as exc:
+        got = exc.reason
+    assert got == expected
 
 
 def test_meta_keeps_asset_ids_when_an_entry_is_bad() -> None:
