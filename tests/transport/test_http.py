@@ -104,6 +104,40 @@ def test_a_success_returns_the_decoded_json_and_sends_the_payload() -> None:
     assert harness.sample("tailgate_transport_requests_total", endpoint="info", outcome="ok") == 1
 
 
+def test_paths_join_a_base_url_with_a_path_of_its_own_every_time() -> None:
+    """Joined paths are kept (a hot path); a base with a prefix, an absolute URL and a
+    repeated request still go where they went."""
+    venue = FakeVenue(ok())
+
+    async def calls(http: HttpTransport) -> None:
+        for _ in range(2):
+            await http.post_json("/info", {}, endpoint="info", weight=1, idempotent=True)
+        await http.post_json(
+            "https://stats.test/board", {}, endpoint="b", weight=1, idempotent=True
+        )
+        await http.get_json("/info", params={"a": "1"}, endpoint="info", weight=1)
+
+    Harness(venue).run(calls)  # (the harness's base has no prefix: this one does)
+    venue2 = FakeVenue(ok())
+    prefixed = HttpTransport(
+        "https://venue.test/api/v2", venue="hl", transport=httpx.MockTransport(venue2)
+    )
+
+    async def prefixed_calls() -> None:
+        for _ in range(2):
+            await prefixed.post_json("/info", {}, endpoint="info", weight=1, idempotent=True)
+        await prefixed.aclose()
+
+    asyncio.run(prefixed_calls())
+    assert [str(r.url) for r in venue.requests] == [
+        "https://venue.test/info",
+        "https://venue.test/info",
+        "https://stats.test/board",
+        "https://venue.test/info?a=1",
+    ]
+    assert [str(r.url) for r in venue2.requests] == ["https://venue.test/api/v2/info"] * 2
+
+
 def test_429_waits_the_venues_retry_after_then_succeeds() -> None:
     venue = FakeVenue(httpx.Response(429, headers={"Retry-After": "3"}), ok())
     harness = Harness(venue)

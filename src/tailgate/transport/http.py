@@ -56,6 +56,9 @@ class RetryPolicy:
             raise ValueError("a retry policy needs max_attempts >= 1")
 
 
+MAX_JOINED_URLS = 64  # a venue's endpoints are few; paths built per request are not kept
+
+
 class HttpTransport:
     """One venue's HTTP client: a connection pool, its breakers, its limiter, its metrics."""
 
@@ -82,6 +85,7 @@ class HttpTransport:
         self._breakers: dict[str, CircuitBreaker] = {}
         self._now = now
         self._sleep = sleep
+        self._urls: dict[str, httpx.URL] = {}
         self._client = httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(timeout_s),
@@ -110,6 +114,16 @@ class HttpTransport:
                 BREAKER_STATE_VALUE[BreakerState.CLOSED]
             )
         return found
+
+    def _url(self, path: str) -> httpx.URL:
+        """`path` against the base URL, joined once: httpx joins a relative path on every
+        request, which costs more than the rest of building it (~50 µs on the copy path)."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._client.build_request("GET", path).url
+            if len(self._urls) < MAX_JOINED_URLS:
+                self._urls[path] = url
+        return url
 
     async def post_json(
         self,
@@ -255,7 +269,7 @@ class HttpTransport:
                 await self.limiter.acquire(weight)
             request = self._client.build_request(
                 method,
-                path,
+                self._url(path),
                 json=json,
                 params=params,
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout_s is None else timeout_s,
