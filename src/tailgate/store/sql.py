@@ -76,7 +76,7 @@ class Statements:
 
         # ingestion
         self.insert_trade = t.leader_trades.insert().returning(t.leader_trades.c.id)
-        self.insert_fills_seen = t.fills_seen.insert().returning(t.fills_seen.c.dedupe_key)
+        self.insert_fills_seen = t.fills_seen.insert()  # executemany: no RETURNING needed
         self.claim_fill_seen = (
             insert(t.fills_seen)
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
