@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 
 from tailgate.domain.models import LeaderTrade, Side
 
@@ -41,7 +42,7 @@ def find_liquidations(
     """
     found: list[Liquidation] = []
     position: dict[str, tuple[float, int]] = {}  # coin -> (signed size, last trade time)
-    for trade in sorted(trades, key=lambda t: (t.time_ms, t.order_id)):
+    for trade in sorted(trades, key=attrgetter("time_ms", "order_id")):
         held, _ = position.get(trade.coin, (0.0, trade.time_ms))
         scale = abs(held) + abs(trade.start_position) + trade.size
         if abs(held) > _FLAT * scale and abs(trade.start_position) <= _FLAT * scale:

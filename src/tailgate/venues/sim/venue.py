@@ -40,11 +40,12 @@ from tailgate.domain.models import (
 )
 from tailgate.domain.reasons import ReasonCode
 from tailgate.venues.hyperliquid.constants import TAKER_FEE_RATE
+from tailgate.venues.hyperliquid.leaderboard import LeaderboardRow
 from tailgate.venues.hyperliquid.parse import (
     parse_l2_book,
-    parse_leaderboard_row,
     parse_meta,
     parse_user_fills,
+    read_leaderboard_row,
 )
 from tailgate.venues.paper import (
     PaperAccount,
@@ -98,7 +99,7 @@ class SimVenue:
         self.account = PaperAccount(account_value, fee_rate)
         self.orders: PaperOrders[PendingTrigger] = PaperOrders()
         self._next_order_id = FIRST_VENUE_ORDER_ID
-        self._leaderboard_cache: tuple[int, list[dict[str, object]]] | None = None
+        self._leaderboard_cache: tuple[int, list[LeaderboardRow]] | None = None
         self._settled_minute = -1
         self._mids_cache: tuple[int, dict[str, float]] | None = None
         self._last_time_ms: int | None = None
@@ -212,8 +213,16 @@ class SimVenue:
         """Every leader with history at or before now, best PnL over the window first."""
         now = self.now_ms()
         if self._leaderboard_cache is None or self._leaderboard_cache[0] != now:
-            self._leaderboard_cache = (now, payloads.leaderboard_rows(self.world, now))
-        entries = [parse_leaderboard_row(row, window_days) for row in self._leaderboard_cache[1]]
+            rows = payloads.leaderboard_rows(self.world, now)  # read once for every window
+            self._leaderboard_cache = (now, [read_leaderboard_row(row) for row in rows])
+        entries: list[LeaderboardEntry] = []
+        for row in self._leaderboard_cache[1]:
+            entry = row.entry(window_days)
+            if entry is None:  # as the venue's parser refuses a row without the window
+                raise PayloadError(
+                    ReasonCode.MALFORMED_PAYLOAD, f"leaderboard row: no {window_days}-day window"
+                )
+            entries.append(entry)
         entries.sort(key=lambda e: (-e.pnl, e.leader))
         return entries
 
