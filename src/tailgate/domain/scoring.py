@@ -10,10 +10,10 @@ in `CopyParams.trader_score_weights` means what it says.
 from __future__ import annotations
 
 import math
-from operator import attrgetter
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from tailgate.domain.models import MS_PER_DAY, MS_PER_HOUR, Action, LeaderTrade, Trader, TraderStyle
 from tailgate.domain.params import DEFAULT_PARAMS, CopyParams, ScoreWeights
