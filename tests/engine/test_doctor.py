@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from tailgate.engine.doctor import PENDING_TTL_MS, diagnose
 from tailgate.interfaces.cli import app
 from tailgate.store import Store
-from tailgate.store.records import DiscrepancyRecord, OrderPurpose, OrderState
+from tailgate.store.records import DiscrepancyRecord, OrderPurpose, OrderState, PositionStatus
 from tests.engine.scripted import T0, build_rig, entry_order
 
 
@@ -55,6 +55,16 @@ def test_a_position_whose_stop_is_gone_is_unprotected(tmp_path):
     (stop,) = [o for o in store.load_orders() if o.purpose is OrderPurpose.STOP]
     store.update_order(dataclasses.replace(stop, state=OrderState.EXPIRED))
     assert _problems(store) == {"every open position has its stop at the venue"}
+    store.close()
+
+
+def test_a_stop_still_resting_for_a_closed_position_is_unsafe(tmp_path):
+    """A kill between an exit's close and its stop's cancel: the next start cancels it."""
+    store = Store.open(f"sqlite:///{tmp_path}/d.db")
+    _protected_position(store)
+    (position,) = store.load_positions()
+    store.save_position(dataclasses.replace(position, status=PositionStatus.CLOSED, size=0.0))
+    assert _problems(store) == {"no stop left resting for a closed position"}
     store.close()
 
 

@@ -9,11 +9,14 @@ import pytest
 
 from tailgate.domain.models import MS_PER_DAY, MS_PER_MINUTE, LeaderFill, LeaderPosition, Side
 from tailgate.domain.orders import IllegalTransition
-from tailgate.engine.execution import client_order_id
+from tailgate.domain.params import CopyParams
+from tailgate.engine.execution import OrderExecutor, client_order_id
+from tailgate.engine.portfolio import Portfolio
+from tailgate.engine.positions import PositionManager
 from tailgate.store import Store
 from tailgate.store.records import OrderPurpose, OrderState, PositionStatus
-from tailgate.venues.protocols import OrderStatus
-from tests.engine.scripted import LEADER, T0, build_rig, entry_order
+from tailgate.venues.protocols import OrderResult, OrderStatus, VenueFill
+from tests.engine.scripted import LEADER, MARKETS, T0, build_rig, entry_order
 
 
 @pytest.fixture
@@ -107,3 +110,131 @@ def test_an_order_that_already_has_a_fate_can_never_be_sent_again(tmp_path):
     assert len(rig.venue.orders) == 1  # refused before the venue heard of it
     assert store.order_by_client_id("0xonce").state is OrderState.FILLED
     store.close()
+
+
+# ---- the exit: the close first, then the stop's cancel ---------------------------------------
+
+
+def _venue_calls(venue) -> list[tuple[str, str]]:
+    """Record the order of the venue's writes: ("place" | "cancel", client order id)."""
+    calls: list[tuple[str, str]] = []
+    place, cancel = venue.place_order, venue.cancel_order
+
+    async def placed(order):
+        calls.append(("place", order.client_order_id))
+        return await place(order)
+
+    async def cancelled(cid):
+        calls.append(("cancel", cid))
+        return await cancel(cid)
+
+    venue.place_order, venue.cancel_order = placed, cancelled
+    return calls
+
+
+def _stop(store: Store):
+    return next(o for o in store.load_orders() if o.purpose is OrderPurpose.STOP)
+
+
+def test_an_exit_sends_its_close_before_cancelling_the_stop(world):
+    """The close waits for no round trip: the stop's cancel (and the venue's answer about it)
+    comes after; both are reduce-only, so together they never trade more than the position."""
+    store, venue, manager, portfolio, _, position = world
+    stop = _stop(store)
+    calls = _venue_calls(venue)
+    asyncio.run(manager.close_position(position, "TIME_STOP", T0 + MS_PER_MINUTE))
+    (close,) = [o for o in store.load_orders() if o.purpose is OrderPurpose.EXIT]
+    assert calls == [("place", close.client_order_id), ("cancel", stop.client_order_id)]
+    assert close.reduce_only and venue.requests[close.client_order_id].reduce_only
+    assert portfolio.open_positions == [] and venue.holdings["ETH"] == 0
+    assert store.order_by_client_id(stop.client_order_id).state is OrderState.EXPIRED
+    assert manager.stop_of(position.id) is None
+
+
+def test_a_stop_that_fired_before_the_close_is_settled_by_the_cancel(world):
+    """The venue's stop took the position first: the reduce-only close finds nothing to take
+    and is refused; the cancel's answer settles the stop, which closed the position."""
+    store, venue, manager, portfolio, _, position = world
+    stop = _stop(store)
+    fired = OrderResult(
+        stop.client_order_id,
+        OrderStatus.FILLED,
+        2.0,
+        2_850.0,
+        1.0,
+        "v-stop",
+        (VenueFill("f-stop", 2_850.0, 2.0, 1.0, T0 + 30_000),),
+    )
+    venue.orders[stop.client_order_id] = fired
+    venue.holdings["ETH"] = 0.0
+    place = venue.place_order
+
+    async def reduce_only(order):  # the venue's rule: reduce-only never opens a position
+        if order.reduce_only and not venue.holdings.get(order.coin):
+            result = OrderResult(order.client_order_id, OrderStatus.REJECTED, reason="reduce only")
+            venue.orders[order.client_order_id] = result
+            return result
+        return await place(order)
+
+    venue.place_order = reduce_only
+    asyncio.run(manager.close_position(position, "TIME_STOP", T0 + MS_PER_MINUTE))
+    assert portfolio.open_positions == []
+    (closed,) = store.load_positions(status=PositionStatus.CLOSED)
+    assert closed.exit_price == pytest.approx(2_850.0)  # the stop's fill, not the close's
+    assert store.order_by_client_id(stop.client_order_id).state is OrderState.FILLED
+    (close,) = [o for o in store.load_orders() if o.purpose is OrderPurpose.EXIT]
+    assert close.state is OrderState.REJECTED and close.filled_size == 0
+
+
+def test_a_stop_the_cancel_missed_is_cancelled_by_the_next_monitor_tick(world):
+    store, venue, manager, portfolio, _, position = world
+    stop = _stop(store)
+    cancel = venue.cancel_order
+    failures = [RuntimeError("venue unavailable")]
+
+    async def flaky(cid):
+        if failures:
+            raise failures.pop()
+        return await cancel(cid)
+
+    venue.cancel_order = flaky
+    with pytest.raises(RuntimeError):
+        asyncio.run(manager.close_position(position, "TIME_STOP", T0 + MS_PER_MINUTE))
+    assert portfolio.open_positions == []  # the close went first: the position is flat
+    assert venue.orders[stop.client_order_id].status is OrderStatus.OPEN  # the stop is not
+    assert manager.stop_of(position.id) is stop or manager.stop_of(position.id).id == stop.id
+    asyncio.run(manager.monitor(T0 + 2 * MS_PER_MINUTE))
+    assert venue.orders[stop.client_order_id].status is OrderStatus.CANCELLED
+    assert store.order_by_client_id(stop.client_order_id).state is OrderState.EXPIRED
+    assert manager.stop_of(position.id) is None
+
+
+def test_a_stop_left_by_a_crash_after_the_close_is_cancelled_at_startup(world):
+    """Crash between the close and the cancel: the next engine's position manager finds the
+    stop still resting for a closed position and cancels it before anything else."""
+    store, venue, manager, _portfolio, leaders, position = world
+    stop = _stop(store)
+
+    async def crash(cid):
+        raise KeyboardInterrupt  # (the process dies here)
+
+    venue.cancel_order, cancel = crash, venue.cancel_order
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(manager.close_position(position, "TIME_STOP", T0 + MS_PER_MINUTE))
+    venue.cancel_order = cancel
+    reborn = Portfolio("paper", store.ensure_account("paper", 0.0, T0), store.load_positions())
+    assert reborn.open_positions == []
+    manager2 = PositionManager(
+        store=store,
+        feed=venue,
+        market=venue,
+        executor=OrderExecutor(venue, store, MARKETS, reborn, CopyParams()),
+        portfolio=reborn,
+        leaders=leaders,
+        params=CopyParams(),
+        markets=MARKETS,
+    )
+    assert manager2.stop_of(position.id) is not None  # loaded: it still rests
+    assert asyncio.run(manager2.cancel_stray_stops(T0 + 2 * MS_PER_MINUTE)) == 1
+    assert venue.orders[stop.client_order_id].status is OrderStatus.CANCELLED
+    assert store.order_by_client_id(stop.client_order_id).state is OrderState.EXPIRED

@@ -24,7 +24,9 @@ venue's own records:
     a recorded trade was primary at some refresh; no deferred signal is left waiting past its
     due time;
 (d) every open position has SUBMITTED stop orders for its whole size, each resting at the venue
-    (`open_orders()`, on a copy of its file at the end time) on the closing side;
+    (`open_orders()`, on a copy of its file at the end time) on the closing side, and no
+    closed position has one (an exit sends its close before cancelling the stop: a kill
+    between the two leaves the cancel to the next start);
 (e) `tailgate doctor` exits 0.
 
 Between the kills and the checks: the run to the end goes in clean pieces shorter than a leader
@@ -670,6 +672,11 @@ def _check_positions(
     submitted = {o.client_order_id for mine in stops.values() for o in mine}
     for cid in sorted(set(resting) - submitted):
         bad.append(f"(d) {resting[cid]} rests at the venue, not as a SUBMITTED stop in the store")
+    open_ids = {p.id for p in positions}
+    for position_id, mine in sorted(stops.items()):
+        if position_id not in open_ids:  # an exit's close went first; its cancel must follow
+            for o in mine:
+                bad.append(f"(d) stop {o.client_order_id} still rests for closed #{position_id}")
     net: dict[str, float] = defaultdict(float)
     for p in positions:
         net[p.coin] += p.size if p.side is Side.LONG else -p.size

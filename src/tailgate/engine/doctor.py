@@ -71,7 +71,8 @@ def diagnose(store: Store, now_ms: int, pending_ttl_ms: int = PENDING_TTL_MS) ->
         if o.purpose is OrderPurpose.STOP and o.state is OrderState.SUBMITTED and o.position_id:
             stops.setdefault(o.position_id, []).append(o.size)
     unprotected = []
-    for p in store.load_positions(status=PositionStatus.OPEN):
+    open_positions = store.load_positions(status=PositionStatus.OPEN)
+    for p in open_positions:
         resting = sum(stops.get(p.id or -1, []))
         if not math.isclose(resting, p.size, rel_tol=1e-6, abs_tol=1e-12):
             unprotected.append(f"#{p.id} {p.coin} {p.side.value} {p.size:g} (stop for {resting:g})")
@@ -80,6 +81,18 @@ def diagnose(store: Store, now_ms: int, pending_ttl_ms: int = PENDING_TTL_MS) ->
             "every open position has its stop at the venue",
             not unprotected,
             "; ".join(unprotected[:5]) if unprotected else "all protected",
+        )
+    )
+    open_ids = {p.id for p in open_positions}
+    stray = sorted(f"#{position_id}" for position_id in stops if position_id not in open_ids)
+    findings.append(
+        Finding(
+            "no stop left resting for a closed position",
+            not stray,
+            f"{len(stray)}: {', '.join(stray[:5])}; cancelled by the engine on start and by its "
+            "monitor (reduce-only, it would still cut a later position in the coin)"
+            if stray
+            else "none",
         )
     )
     owed = store.open_obligations()

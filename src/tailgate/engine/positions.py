@@ -188,9 +188,16 @@ class PositionManager:
         size: float | None = None,
         mark: float | None = None,
     ) -> None:
-        """Market-close `size` of the position (all of it by default), cancel its venue stop,
-        persist status and reason; a partial close re-places the stop for what remains.
-        A position already being closed is left to that close."""
+        """Market-close `size` of the position (all of it by default), then cancel its venue
+        stop, persist status and reason; a partial close re-places the stop for what remains.
+        A position already being closed is left to that close.
+
+        The close goes first: waiting for the stop's cancel (and the venue's answer about it)
+        would hold every exit back by two round trips to the venue. Both orders are reduce-only,
+        so together they can never trade more than the position: a stop that fires first leaves
+        the close nothing (or less) to take, and the cancel's answer then settles that stop. A
+        stop the cancel does not reach (the venue failed, or we crashed) stays tracked and is
+        cancelled by the monitor (`cancel_stray_stops`), at startup first."""
         assert position.id is not None
         if position.id in self._closing:
             return
@@ -215,11 +222,6 @@ class PositionManager:
                 log.error("close_without_price", position=position.id, reason=reason)
                 return
         full = size is None or size >= position.size
-        stop = self._stops.pop(position.id, None)
-        if stop is not None:
-            await self._executor.cancel(stop, now_ms)
-            if position.status is PositionStatus.CLOSED:  # the stop fired first: it closed it
-                return
         take = position.size if full else size
         cause = f"pos{position.id}:{reason}:{position.tiers_taken}:{now_ms}"
         order = self._executor.plan_exit(position, take, mark, reason, cause, now_ms)
@@ -230,6 +232,9 @@ class PositionManager:
             if owed:
                 self._executor.on_obligation(now_ms)
             await self._executor.execute(order, now_ms)
+        stop = self._stops.get(position.id)
+        if stop is not None:
+            await self._retire_stop(position.id, stop, now_ms)
         log.info(
             "position_close",
             position=position.id,
@@ -244,11 +249,42 @@ class PositionManager:
         if position.status is PositionStatus.OPEN:
             await self.protect(position, now_ms)
 
+    async def _retire_stop(self, position_id: int, stop: OrderRecord, now_ms: int) -> None:
+        """Cancel a stop whose position was closed or reduced (settling it if it fired); it is
+        tracked until the venue has answered, so a failed cancel is tried again."""
+        await self._executor.cancel(stop, now_ms)
+        if self._stops.get(position_id) is stop:
+            del self._stops[position_id]
+
+    async def cancel_stray_stops(self, now_ms: int) -> int:
+        """Cancel the stops still resting for positions that are no longer open (a close whose
+        cancel failed, or a crash between the two) → how many were left to cancel. A stray
+        stop must not outlive its position: reduce-only, it would still cut a later position
+        in the same coin."""
+        stray = [
+            (position_id, stop)
+            for position_id, stop in self._stops.items()
+            if self._portfolio.get(position_id) is None and position_id not in self._closing
+        ]
+        for position_id, stop in stray:
+            log.warning("stray_stop_cancelled", position=position_id, stop=stop.client_order_id)
+            try:
+                await self._retire_stop(position_id, stop, now_ms)
+            except Exception as exc:  # the venue failed again: the next look tries again
+                log.warning(
+                    "stray_stop_cancel_failed",
+                    stop=stop.client_order_id,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+        return len(stray)
+
     # ---- the monitor ------------------------------------------------------------------------
 
     async def monitor(self, now_ms: int) -> None:
         if now_ms - self._flushed_ms >= TRAIL_FLUSH_INTERVAL_MS:
             self.flush(now_ms)
+        if self._stops:
+            await self.cancel_stray_stops(now_ms)
         if not self._portfolio.open_positions:
             return
         marks = await self._market.mids()

@@ -280,9 +280,11 @@ class Engine:
 
     @staticmethod
     async def settle(desk: Desk, now: int) -> tuple[int, ReconcileReport | None]:
-        """A desk's startup work with the venue: its due obligations, then reconciliation,
-        then the obligations a repair created → (obligations still open, the report)."""
+        """A desk's startup work with the venue: its due obligations and the stops left resting
+        for positions already closed, then reconciliation, then the obligations a repair
+        created → (obligations still open, the report)."""
         still_open = await desk.obligations.run_due(now)
+        await desk.positions.cancel_stray_stops(now)
         if desk.reconciler is None:
             return still_open, None
         report = await desk.reconciler.run(now)
