@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Collection
 import pytest
 
 from tailgate.config import load_settings
-from tailgate.engine.clock import SimClock
+from tailgate.engine.clock import SimClock, WallClock
 from tailgate.engine.runner import Engine
 from tailgate.store import Store
 from tailgate.venues.protocols import FillPage, LeaderStreamEvent, PushedFills, StreamGap
@@ -156,6 +156,12 @@ def test_a_covering_stream_copies_what_polling_copies_and_skips_the_polls(tmp_pa
     assert stats.pushed_trades > 0
     assert engine.stats.polls_skipped > 0  # covered: only the hourly safety poll ran
     assert engine.stats.ingestion_cycles <= HOURS + 2
+    # the switches are read ahead only where time passes while the engine works
+    assert {"leader_states"} <= {name for name, *_ in engine.loops()}
+    assert "switches" not in {name for name, *_ in engine.loops()}  # simulated: no gain
+    engine.clock = WallClock(engine.clock.now_ms())
+    switches = [loop for loop in engine.loops() if loop[0] == "switches"]
+    assert [interval for _, interval, *_ in switches] == [500]  # half the 1 s cache
 
 
 def test_an_unhealthy_stream_leaves_polling_on(tmp_path, polled):

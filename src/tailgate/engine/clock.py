@@ -36,6 +36,12 @@ class Clock(Protocol):
     @property
     def stopping(self) -> bool: ...
 
+    @property
+    def realtime(self) -> bool:
+        """True when time passes while the engine works (the wall clock, sped up or not): work
+        done ahead then saves a copy that time. A simulated clock stands still meanwhile."""
+        ...
+
     async def drive(self) -> None:
         """Runs alongside the loops until the clock stops."""
         ...
@@ -86,6 +92,10 @@ class WallClock:
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
+
+    @property
+    def realtime(self) -> bool:
+        return True
 
     async def drive(self) -> None:
         await self._stop.wait()
@@ -144,6 +154,10 @@ class SimClock:
     @property
     def stopping(self) -> bool:
         return self._stopping
+
+    @property
+    def realtime(self) -> bool:
+        return False  # (even paced: time moves only between the loops' steps)
 
     async def drive(self) -> None:
         while not self._stopping:

@@ -50,6 +50,7 @@ __all__ = ["Engine", "EngineStats"]
 log = get_logger("tailgate.runner")
 
 Observer = tuple[int, Callable[[int], None]]
+Loop = tuple[str, int, Callable[[int], Awaitable[None]], int]  # name, interval, step, first ms
 FollowerVenue = Callable[[Follower], tuple[OrderGateway, AccountState | None]]
 """A follower's own order gateway and account at the venue (its signer's)."""
 EQUITY_SNAPSHOT_INTERVAL_MS = 3_600_000
@@ -333,15 +334,11 @@ class Engine:
     def reconciler(self) -> Reconciler | None:
         return self.house.reconciler
 
-    async def run(self, observers: Sequence[Observer] = ()) -> None:
-        """Run every loop until the clock stops (end of a simulation, or a signal).
-
-        `observers` are (interval_ms, callback(now_ms)) pairs run on the same clock — e.g. a
-        progress bar; they watch, they do not trade."""
-        self._install_signal_handlers()
+    def loops(self, observers: Sequence[Observer] = ()) -> list[Loop]:
+        """The loops `run` starts: (name, interval ms, step, first wake-up ms)."""
         s = self.settings
         refresh_ms = int(s.leader_refresh_interval_hours * 3_600_000)
-        loops: list[tuple[str, int, Callable[[int], Awaitable[None]], int]] = []
+        loops: list[Loop] = []
         now = self.clock.now_ms()
         last = self.leaders.last_refresh_ms
         first_refresh = now if last is None or now - last >= refresh_ms else last + refresh_ms
@@ -352,11 +349,9 @@ class Engine:
         if self.leader_states is not None:
             state_ms = int(s.leader_state_refresh_sec * 1000)
             loops.append(("leader_states", state_ms, self._refresh_states, now))
-            if self.executor.balances is not None:
-                # the preflight's balance read ahead, so a pushed copy never waits for it
-                self.executor.balances.read_ahead = True
             switch_ms = self.guardrails.switch_cache_ms // 2
-            if switch_ms > 0:  # the kill switch and halts, read ahead likewise
+            if switch_ms > 0 and self.clock.realtime:  # the kill switch and halts read ahead:
+                # an entry then never waits for them (a simulated clock stands still anyway)
                 loops.append(("switches", switch_ms, self._read_switches, now))
         if any(d.reconciler is not None for d in self.desks):
             rec_ms = int(s.reconciliation_interval_seconds * 1000)
@@ -371,6 +366,18 @@ class Engine:
                 callback(t)
 
             loops.append((f"observer{i}", interval_ms, observe, now))
+        return loops
+
+    async def run(self, observers: Sequence[Observer] = ()) -> None:
+        """Run every loop until the clock stops (end of a simulation, or a signal).
+
+        `observers` are (interval_ms, callback(now_ms)) pairs run on the same clock — e.g. a
+        progress bar; they watch, they do not trade."""
+        self._install_signal_handlers()
+        loops = self.loops(observers)
+        if self.leader_states is not None and self.executor.balances is not None:
+            # the preflight's balance read ahead, so a pushed copy never waits for it
+            self.executor.balances.read_ahead = True
         try:
             if self._stream is not None:
                 self.streaming = StreamIngestion(self._stream, self.copier, self.clock)
