@@ -11,6 +11,7 @@ from tailgate.domain.models import MS_PER_DAY, MS_PER_MINUTE, LeaderFill, Leader
 from tailgate.domain.orders import IllegalTransition
 from tailgate.domain.params import CopyParams
 from tailgate.engine.execution import OrderExecutor, client_order_id
+from tailgate.engine.obligations import ObligationKeeper
 from tailgate.engine.portfolio import Portfolio
 from tailgate.engine.positions import PositionManager
 from tailgate.store import Store
@@ -238,3 +239,51 @@ def test_a_stop_left_by_a_crash_after_the_close_is_cancelled_at_startup(world):
     assert asyncio.run(manager2.cancel_stray_stops(T0 + 2 * MS_PER_MINUTE)) == 1
     assert venue.orders[stop.client_order_id].status is OrderStatus.CANCELLED
     assert store.order_by_client_id(stop.client_order_id).state is OrderState.EXPIRED
+
+
+def test_exits_and_stops_are_written_claimed_one_commit_before_the_send(world, monkeypatch):
+    store, venue, manager, _portfolio, _, position = world
+    at_send: list[tuple[str, OrderState]] = []
+    place = venue.place_order
+
+    async def placing(order):
+        at_send.append(
+            (order.client_order_id, store.order_by_client_id(order.client_order_id).state)
+        )
+        return await place(order)
+
+    claims: list[str] = []
+    claim = store.claim_order
+    monkeypatch.setattr(venue, "place_order", placing)
+    monkeypatch.setattr(
+        store, "claim_order", lambda o, t: claims.append(o.client_order_id) or claim(o, t)
+    )
+    venue.mark = 3_300.0  # +10 %: a profit tier closes a quarter, then the rest is re-protected
+    asyncio.run(manager.monitor(T0 + MS_PER_MINUTE))
+    purposes = {o.client_order_id: o.purpose for o in store.load_orders()}
+    assert [purposes[cid] for cid, _ in at_send] == [OrderPurpose.EXIT, OrderPurpose.STOP]
+    assert all(state is OrderState.SUBMITTED for _, state in at_send)  # durable before the send
+    assert claims == []  # no second transaction for either
+    assert position.size == pytest.approx(1.5)
+
+
+def test_a_crash_between_a_closes_commit_and_its_send_never_sends_it_and_the_close_is_owed(world):
+    store, venue, manager, portfolio, _, position = world
+
+    async def crash(order):
+        raise SystemExit("killed between the commit and the send")
+
+    venue.place_order, place = crash, venue.place_order
+    with pytest.raises(SystemExit):
+        asyncio.run(manager.close_position(position, "TIME_STOP", T0 + MS_PER_MINUTE))
+    venue.place_order = place  # the venue as it is: it never saw the close
+    (close,) = [o for o in store.load_orders() if o.purpose is OrderPurpose.EXIT]
+    assert close.state is OrderState.SUBMITTED
+    executor = OrderExecutor(venue, store, MARKETS, portfolio, CopyParams())
+    assert asyncio.run(executor.resolve_open_orders(T0 + 2 * MS_PER_MINUTE, 60_000)) == []
+    settled = store.order_by_client_id(close.client_order_id)
+    assert (settled.state, settled.reason) == (OrderState.EXPIRED, "RESTART_UNRESOLVED")
+    assert close.client_order_id not in venue.orders  # never sent
+    keeper = ObligationKeeper(store, manager, portfolio)
+    asyncio.run(keeper.run_due(T0 + 2 * MS_PER_MINUTE))  # the close it was for is owed
+    assert portfolio.open_positions == [] and venue.holdings["ETH"] == 0

@@ -33,12 +33,11 @@ from tailgate.domain.models import (
     Tier,
     Trader,
 )
-from tailgate.domain.orders import advance
 from tailgate.domain.params import CopyParams
 from tailgate.domain.pricing import PriceQuote, PriceSource, resolve_price
 from tailgate.domain.reasons import ReasonCode
 from tailgate.domain.signals import PipelineContext, Signal, SignalOutcome, StepDecision
-from tailgate.engine.execution import OrderExecutor
+from tailgate.engine.execution import OrderExecutor, claimed
 from tailgate.engine.fanout import Fanout
 from tailgate.engine.guardrails import Guardrails
 from tailgate.engine.ingestion import Fetched, IngestionResult, LeaderTradeIngestor
@@ -238,7 +237,7 @@ class Copier:
         else:
             signal = await self._evaluate(trade, trader, now_ms, mids, reentry=False)
         followers = await self._plan_followers(signal, trade, now_ms, mids)
-        order = _claimed(await self._plan(signal, trade, now_ms, mids), now_ms)
+        order = claimed(await self._plan(signal, trade, now_ms, mids), now_ms)
         owed: list[ObligationRecord] = []
         if (
             signal.outcome is SignalOutcome.EXIT
@@ -315,7 +314,7 @@ class Copier:
             else:
                 signal = await self._evaluate(trade, trader, now_ms, mids, reentry=True)
             followers = await self._plan_followers(signal, trade, now_ms, mids)
-            order = _claimed(await self._plan(signal, trade, now_ms, mids), now_ms)
+            order = claimed(await self._plan(signal, trade, now_ms, mids), now_ms)
             self._store.resolve_deferred(
                 record.id, signal, evaluated_ms=now_ms, order=order, fanout=followers
             )
@@ -588,15 +587,3 @@ class Copier:
 
 def _unknown(address: str) -> Trader:
     return Trader(address=address)
-
-
-def _claimed(order: OrderRecord | None, now_ms: int) -> OrderRecord | None:
-    """An entry this process is about to send is written already SUBMITTED (claimed), in the
-    trade's own transaction: one commit on the copy path instead of two (SPEC §N). §E1 holds
-    — the intent is durable before anything is sent — and a crash before the send leaves an
-    intent that may have been sent, which the restart settles by asking the venue (none: it
-    expires), never by sending it again."""
-    if order is not None and order.state is OrderState.PENDING:
-        order.state = advance(order.state, OrderState.SUBMITTED)
-        order.updated_ms = now_ms
-    return order

@@ -47,6 +47,7 @@ from tailgate.venues.protocols import OrderGateway, OrderRequest, OrderResult, O
 
 __all__ = [
     "OrderExecutor",
+    "claimed",
     "client_order_id",
     "entry_intent",
     "protect_obligation",
@@ -108,6 +109,18 @@ def entry_intent(
         leader=trade.leader,
         price_source=price_source,
     )
+
+
+def claimed(order: OrderRecord | None, now_ms: int) -> OrderRecord | None:
+    """An intent this process sends next (an entry, an exit, a stop), to be written already
+    SUBMITTED (claimed): one commit before the send instead of two (SPEC §N). §E1 holds —
+    the intent is durable before anything is sent — and a crash before the send leaves an
+    intent that may have been sent, which the restart settles by asking the venue (none: it
+    expires, and what it was for is owed by its obligation), never by sending it again."""
+    if order is not None and order.state is OrderState.PENDING:
+        order.state = advance(order.state, OrderState.SUBMITTED)
+        order.updated_ms = now_ms
+    return order
 
 
 def protect_obligation(order: OrderRecord, now_ms: int) -> ObligationRecord:

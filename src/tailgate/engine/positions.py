@@ -24,7 +24,7 @@ from tailgate.domain.stops import (
     trailing_stop_triggered,
     update_trailing_stop,
 )
-from tailgate.engine.execution import OrderExecutor
+from tailgate.engine.execution import OrderExecutor, claimed
 from tailgate.engine.leaders import LeaderBook
 from tailgate.engine.portfolio import Portfolio
 from tailgate.logs import get_logger
@@ -157,6 +157,7 @@ class PositionManager:
         if stop.size <= 0:
             return
         for attempt in range(1, MAX_STOPS_PER_INSTANT + 1):
+            claimed(stop, now_ms)  # sent right below: one commit before the send
             try:
                 self._store.insert_order(stop)
                 break
@@ -226,6 +227,7 @@ class PositionManager:
         cause = f"pos{position.id}:{reason}:{position.tiers_taken}:{now_ms}"
         order = self._executor.plan_exit(position, take, mark, reason, cause, now_ms)
         if order.size > 0:
+            claimed(order, now_ms)  # sent right below: one commit before the send
             # a full close must happen even if this order is lost: its obligation says so
             owed = [close_obligation(position, reason, now_ms)] if full else []
             self._store.insert_order(order, owed)
