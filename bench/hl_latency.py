@@ -8,7 +8,8 @@ serving a simulated world whose clock runs `speed` times faster than the wall cl
 engine runs here in LIVE mode on a clock that keeps the same world time: ten primary leaders
 streamed by `userFills`, orders signed by the SDK (coincurve) and posted to the emulator's
 `/exchange`. For every pushed message that leads to an order, the time from the message's
-arrival (`PushedFills.received_ns`) to the first `/exchange` request being written is taken.
+arrival (`PushedFills.received_ns`) to the first `/exchange` request being written is taken
+(for a mirrored exit, its close: sent before the stop's cancel).
 What is inside: parsing, dedupe, aggregation, the nine steps, the §E9 price (book), the
 leader's state, the balance preflight, the ONE transaction that records the trade, signal
 and intent, marking it SUBMITTED, signing, and the POST's bytes. Books and mids are pushed
