@@ -110,8 +110,9 @@ class Guardrails:
         return self.read_switches(now_ms)
 
     def read_switches(self, now_ms: int) -> tuple[bool, bool]:
-        """The switches read from the store now. Read ahead every half cache time while
-        leaders' fills are pushed, so an entry never waits for this read (SPEC §N)."""
+        """The switches read from the store now. The engine reads them ahead every half cache
+        time while leaders' fills are streamed in real time, so an entry never waits for this
+        read (SPEC §N)."""
         keys = self._switch_keys
         version = self._store.state_version(*keys)
         values = self._store.get_states(*keys)
