@@ -585,13 +585,9 @@ def sim_serve(
     import time
     from dataclasses import replace
 
+    from tailgate.engine.clock import WallClock
     from tailgate.engine.sim_session import build_world
-    from tailgate.venues.hyperliquid.emulator import (
-        EmulatedVenue,
-        EmulatorClock,
-        FaultPlan,
-        serve,
-    )
+    from tailgate.venues.hyperliquid.emulator import EmulatedVenue, FaultPlan, serve
     from tailgate.venues.hyperliquid.signing import Network, recover_signer
     from tailgate.venues.sim import SimWorld
 
@@ -608,7 +604,7 @@ def sim_serve(
         now = time.time_ns() // 1_000_000
         world = SimWorld(replace(world.config, start_ms=now - now % 60_000))
     start = time.time_ns() // 1_000_000 if speed == 1.0 else world.config.start_ms
-    clock = EmulatorClock(start, speed)
+    clock = WallClock(start, time.time(), speed)  # the world's time, `speed` times the wall's
     network = Network.TESTNET if testnet else Network.MAINNET
     emulated = EmulatedVenue(
         world,

@@ -2,12 +2,11 @@
 with fault injection, so the real adapter can be tested end-to-end without the internet."""
 
 from tailgate.venues.hyperliquid.emulator.faults import FaultPlan, Faults
-from tailgate.venues.hyperliquid.emulator.server import EmulatorClock, build_app, serve
+from tailgate.venues.hyperliquid.emulator.server import build_app, serve
 from tailgate.venues.hyperliquid.emulator.venue import EmulatedVenue, ExchangeError, Verifier
 
 __all__ = [
     "EmulatedVenue",
-    "EmulatorClock",
     "ExchangeError",
     "FaultPlan",
     "Faults",

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +24,7 @@ from tailgate.venues.hyperliquid.emulator.faults import FaultPlan, Faults
 from tailgate.venues.hyperliquid.emulator.venue import EmulatedVenue, ExchangeError
 from tailgate.venues.sim import payloads
 
-__all__ = ["FAULTS_KEY", "VENUE_KEY", "EmulatorClock", "build_app", "serve"]
+__all__ = ["FAULTS_KEY", "VENUE_KEY", "build_app", "serve"]
 
 log = get_logger("tailgate.emulator")
 
@@ -33,18 +32,6 @@ SNAPSHOT_FILLS = 500
 COUNTERPARTY = "0x" + "0" * 39 + "1"
 VENUE_KEY = web.AppKey("venue", EmulatedVenue)
 FAULTS_KEY = web.AppKey("faults", Faults)
-
-
-class EmulatorClock:
-    """World time running `speed` times faster than the wall clock from `start_ms`."""
-
-    def __init__(self, start_ms: int, speed: float = 1.0) -> None:
-        self.start_ms = start_ms
-        self.speed = speed
-        self._t0 = time.monotonic()
-
-    def now_ms(self) -> int:
-        return self.start_ms + int((time.monotonic() - self._t0) * self.speed * 1000)
 
 
 @dataclass(slots=True)
