@@ -106,12 +106,19 @@ def test_the_network_decides_the_url_and_a_custom_url_keeps_the_networks_signatu
         settings(hyperliquid_network="testnet", hyperliquid_base_url="https://hl.example/api/")
     )
     assert proxied.network is Network.TESTNET and proxied.base_url == "https://hl.example/api"
-    assert proxied.leaderboard_url == LEADERBOARD_URL
+    # testnet's leaders are testnet's own: mainnet's traders do not trade there
+    assert proxied.leaderboard_url == testnet.leaderboard_url
+    assert testnet.leaderboard_url == (
+        "https://stats-data.hyperliquid-testnet.xyz/Testnet/leaderboard"
+    )
+    assert resolve_endpoint(settings()).leaderboard_url == LEADERBOARD_URL
     flag = resolve_endpoint(
         settings(hyperliquid_base_url="https://hl.example"), "http://127.0.0.1:8089/"
     )
     assert flag.base_url == "http://127.0.0.1:8089" and flag.loopback
     assert flag.leaderboard_url == "http://127.0.0.1:8089/Mainnet/leaderboard"
+    on_testnet = resolve_endpoint(settings(hyperliquid_network="testnet"), "http://127.0.0.1:8089")
+    assert on_testnet.leaderboard_url == "http://127.0.0.1:8089/Testnet/leaderboard"
 
 
 def test_the_live_account_is_apart_from_the_paper_account_and_per_network():

@@ -49,7 +49,7 @@ from tailgate.transport import (
     hyperliquid_limits,
 )
 from tailgate.venues.hyperliquid.execution import HyperliquidGateway
-from tailgate.venues.hyperliquid.info import LEADERBOARD_URL, HyperliquidInfo
+from tailgate.venues.hyperliquid.info import HyperliquidInfo
 from tailgate.venues.hyperliquid.keys import PasswordPrompt, Signer, signer_from_settings
 from tailgate.venues.hyperliquid.leader_stream import HyperliquidLeaderStream
 from tailgate.venues.hyperliquid.market_stream import HyperliquidMarketStream
@@ -97,12 +97,13 @@ class Endpoint:
 def resolve_endpoint(settings: Settings, base_url: str | None = None) -> Endpoint:
     """The network from `hyperliquid_network`; the URL from `base_url` (the command line), else
     `hyperliquid_base_url`, else the network's. A loopback URL (the emulator) also serves the
-    leaderboard; anywhere else it is the venue's stats service."""
+    leaderboard; anywhere else it is the network's stats service (testnet's own traders on
+    testnet)."""
     network = Network(settings.hyperliquid_network)
     url = (base_url or settings.hyperliquid_base_url or network.base_url).rstrip("/")
-    leaderboard = LEADERBOARD_URL
+    leaderboard = network.leaderboard_url
     if urlsplit(url).hostname in LOOPBACK_HOSTS:
-        leaderboard = f"{url}/Mainnet/leaderboard"
+        leaderboard = url + network.leaderboard_path
     return Endpoint(network, url, leaderboard)
 
 

@@ -10,6 +10,7 @@ from tailgate.transport import Backoff, HttpTransport, RetryPolicy
 from tailgate.venues.hyperliquid.emulator import EmulatedVenue, FaultPlan, serve
 from tailgate.venues.hyperliquid.emulator.server import FAULTS_KEY
 from tailgate.venues.hyperliquid.info import HyperliquidInfo
+from tailgate.venues.hyperliquid.signing import Network
 from tailgate.venues.sim import SimConfig, SimVenue, SimWorld
 
 WORLD = SimConfig(seed=11, history_days=10, forward_days=2, coins=("BTC", "ETH", "SOL"))
@@ -52,6 +53,9 @@ def test_the_feed_over_http_with_faults_equals_the_simulator_in_process():
                 "fills": {a: await info.leader_fills(a, 0, now + 1) for a in leaders},
                 "states": {a: await info.leader_state(a) for a in leaders},
                 "leaderboard": await info.leaderboard(30),
+                "testnet_leaderboard": await HyperliquidInfo(
+                    http, leaderboard_url=url + Network.TESTNET.leaderboard_path, now_ms=lambda: now
+                ).leaderboard(30),  # (an engine on testnet asks at testnet's path)
             }
             injected = dict(runner.app[FAULTS_KEY].injected)
         finally:
@@ -71,4 +75,5 @@ def test_the_feed_over_http_with_faults_equals_the_simulator_in_process():
         total += len(mine.fills)
     assert total >= 1000  # enough history to page and to meet faults
     assert remote["leaderboard"] == asyncio.run(local.leaderboard(30))
+    assert remote["testnet_leaderboard"] == remote["leaderboard"]
     assert min(injected.get(k, 0) for k in ("429", "5xx", "timeout", "delay")) >= 3, injected

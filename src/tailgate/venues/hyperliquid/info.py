@@ -30,6 +30,7 @@ from tailgate.venues.hyperliquid.parse import (
     parse_portfolio,
     parse_user_fills,
 )
+from tailgate.venues.hyperliquid.signing import Network
 from tailgate.venues.protocols import FillPage, PayloadError, RejectedPayload
 
 __all__ = ["FILLS_PAGE_LIMIT", "LEADERBOARD_URL", "HyperliquidInfo"]
@@ -38,7 +39,7 @@ log = get_logger("tailgate.hyperliquid.info")
 
 FILLS_PAGE_LIMIT = 2000  # userFillsByTime answers at most this many per request
 MAX_PAGES = 50  # 100k fills in one window is a runaway, not a leader
-LEADERBOARD_URL = "https://stats-data.hyperliquid.xyz/Mainnet/leaderboard"
+LEADERBOARD_URL = Network.MAINNET.leaderboard_url
 
 
 class HyperliquidInfo:

@@ -48,6 +48,8 @@ __all__ = [
 ]
 
 EXCHANGE_PATH = "/exchange"
+MAINNET_STATS_URL = "https://stats-data.hyperliquid.xyz"
+TESTNET_STATS_URL = "https://stats-data.hyperliquid-testnet.xyz"
 MAX_NONCE = 2**64 - 1  # hashed as 8 big-endian bytes
 _WORD = re.compile(r"0x[0-9a-fA-F]{1,64}")  # r and s: 256-bit numbers in hex
 
@@ -67,6 +69,17 @@ class Network(StrEnum):
     @property
     def exchange_url(self) -> str:
         return self.base_url + EXCHANGE_PATH
+
+    @property
+    def leaderboard_path(self) -> str:
+        """Where the network's stats service (and the loopback emulator) serves its leaderboard."""
+        return "/Mainnet/leaderboard" if self is Network.MAINNET else "/Testnet/leaderboard"
+
+    @property
+    def leaderboard_url(self) -> str:
+        """The public leaderboard of the network's own traders: testnet has its own."""
+        stats = MAINNET_STATS_URL if self is Network.MAINNET else TESTNET_STATS_URL
+        return stats + self.leaderboard_path
 
 
 class InvalidSignature(ValueError):

@@ -22,6 +22,7 @@ from aiohttp import WSMsgType, web
 from tailgate.logs import get_logger
 from tailgate.venues.hyperliquid.emulator.faults import FaultPlan, Faults
 from tailgate.venues.hyperliquid.emulator.venue import EmulatedVenue, ExchangeError
+from tailgate.venues.hyperliquid.signing import Network
 from tailgate.venues.sim import payloads
 
 __all__ = ["FAULTS_KEY", "VENUE_KEY", "build_app", "serve"]
@@ -136,7 +137,8 @@ def build_app(
     app.router.add_post("/info", info)
     app.router.add_post("/exchange", exchange)
     app.router.add_get("/ws", ws)
-    app.router.add_get("/Mainnet/leaderboard", leaderboard)
+    for network in Network:  # (the world's traders, whichever chain it verifies for)
+        app.router.add_get(network.leaderboard_path, leaderboard)
     return app
 
 
