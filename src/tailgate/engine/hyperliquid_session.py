@@ -33,8 +33,7 @@ from tailgate.engine.live_switches import (
     live_settings,
     paper_settings,
 )
-from tailgate.engine.locks import NonceSource
-from tailgate.engine.runner import NONCES_KEY, Engine
+from tailgate.engine.runner import Engine, checkpointed_nonces
 from tailgate.engine.sim_session import restore_paper_account
 from tailgate.logs import get_logger
 from tailgate.store import Store
@@ -172,6 +171,9 @@ async def run_hyperliquid(
             now_ms=clock.now_ms,
         )
         markets = {m.coin: m for m in await info.markets()}
+        # one source for every nonce of the session, the gateway's own actions included
+        # (keyed by the agent key), checkpointed by the engine
+        nonces = checkpointed_nonces(store, clock)
         gateway: OrderGateway
         account: AccountState
         if is_live:
@@ -182,7 +184,7 @@ async def run_hyperliquid(
                 signer,
                 markets=markets,
                 assets=asset_indices(await info.info({"type": "meta"})),
-                nonces=_gateway_nonces(store, clock, signer.agent_address),
+                nonces=nonces,
                 network=endpoint.network,
                 now_ms=clock.now_ms,
                 leverage=settings.max_leverage,
@@ -233,20 +235,13 @@ async def run_hyperliquid(
             )
             if stream
             else None,
+            nonces=nonces,
         )
         await engine.start()
         await engine.run()
         return engine
     finally:
         await http.aclose()
-
-
-def _gateway_nonces(store: Store, clock: Clock, agent: str) -> NonceSource:
-    """The gateway's own nonces (the agent key's: leverage updates, cancels), starting above
-    every nonce the last run checkpointed, so a quick restart cannot reuse one."""
-    floors = store.get_state(NONCES_KEY) or {}
-    highest = max((int(n) for n in floors.values()), default=0)
-    return NonceSource(clock.now_ms, {agent: highest} if highest else None)
 
 
 async def _live_engine_settings(

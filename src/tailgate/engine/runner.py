@@ -45,7 +45,7 @@ from tailgate.venues.protocols import (
     OrderGateway,
 )
 
-__all__ = ["Engine", "EngineStats"]
+__all__ = ["Engine", "EngineStats", "checkpointed_nonces"]
 
 log = get_logger("tailgate.runner")
 
@@ -55,6 +55,13 @@ FollowerVenue = Callable[[Follower], tuple[OrderGateway, AccountState | None]]
 """A follower's own order gateway and account at the venue (its signer's)."""
 EQUITY_SNAPSHOT_INTERVAL_MS = 3_600_000
 NONCES_KEY = "nonces"  # checkpoint: the last nonce of each signer
+
+
+def checkpointed_nonces(store: Store, clock: Clock) -> NonceSource:
+    """Nonces per signer continuing above the last checkpoint (a restart never reuses one)."""
+    return NonceSource(clock.now_ms, store.get_state(NONCES_KEY) or {})
+
+
 MAX_CONSECUTIVE_FAILURES = 5  # a loop failing this often in a row stops the engine (fail closed)
 RETRY_FAILED_MS = 300_000  # a failed loop step is tried again after at most this long
 
@@ -90,7 +97,10 @@ class Engine:
         follower_venue: FollowerVenue | None = None,
         stream: LeaderFillStream | None = None,
         market_stream: MarketDataStream | None = None,
+        nonces: NonceSource | None = None,
     ) -> None:
+        """`nonces`: the source a gateway also signs from (its own actions: cancels, leverage
+        updates), so one checkpoint covers every nonce of a key; None: the engine's own."""
         self.settings = settings
         self.live_armed = live_armed
         self.clock = clock
@@ -119,7 +129,7 @@ class Engine:
         # §E6: one lock per signer across every desk; nonces per signer, continued from the
         # last checkpoint so a restart never reuses one
         self.locks = ScopedLocks()
-        self.nonces = NonceSource(clock.now_ms, store.get_state(NONCES_KEY) or {})
+        self.nonces = nonces or checkpointed_nonces(store, clock)
         self._last_equity_ms: int | None = None
         self._marks: dict[str, float] = {}
         # built in start(): they need the venue's markets

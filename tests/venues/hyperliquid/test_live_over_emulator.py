@@ -147,6 +147,10 @@ def test_armed_live_mode_signs_and_sends_capped_entries_after_setting_isolated_l
     assert sent_entries == len(filled) and set(leverage_at) == {o.coin for o in filled}
     nonces = [body["nonce"] for body in emulated.bodies]
     assert nonces == sorted(set(nonces)), "a nonce repeated or went backwards"
+    # one nonce source for the session: the engine's checkpoint holds the agent key's last
+    # nonce (orders, cancels and leverage updates alike), so a restart continues above it
+    agent = signer_from_private_key(KEY, ME).agent_address
+    assert engine.nonces.snapshot()[agent] == max(nonces)
 
     text = log_file.read_text()
     assert "hyperliquid_session_started" in text and ME in text
