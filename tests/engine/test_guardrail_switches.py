@@ -97,3 +97,16 @@ def test_reading_ahead_keeps_entries_from_reading(stores, monkeypatch) -> None:
     theirs.set_state(KILL_SWITCH_KEY, True, T0)
     guard.read_switches(T0 + 4 * SWITCH_CACHE_MS)
     assert guard.switches(T0 + 4 * SWITCH_CACHE_MS + 1) == (True, False)
+
+
+def test_switches_read_for_many_accounts_at_once_need_no_read_of_their_own(
+    stores, monkeypatch
+) -> None:
+    ours, theirs = stores
+    guard = _guardrails(ours)
+    theirs.set_state(halted_key("house"), {"reason": "drift"}, T0)
+    values = ours.get_states(KILL_SWITCH_KEY) | ours.states_with_prefix(halted_key(""))
+    reads = []
+    monkeypatch.setattr(ours, "get_states", lambda *keys: reads.append(keys))
+    assert guard.read_switches(T0, values) == (False, True)
+    assert guard.switches(T0 + 1) == (False, True) and reads == []

@@ -162,6 +162,9 @@ def test_a_covering_stream_copies_what_polling_copies_and_skips_the_polls(tmp_pa
     engine.clock = WallClock(engine.clock.now_ms())
     switches = [loop for loop in engine.loops() if loop[0] == "switches"]
     assert [interval for _, interval, *_ in switches] == [500]  # half the 1 s cache
+    (_, _, read_ahead, _), now = switches[0], engine.clock.now_ms()
+    asyncio.run(read_ahead(now))  # every desk's switches, read at once
+    assert engine.guardrails.switches(now) == (False, False)
 
 
 def test_an_unhealthy_stream_leaves_polling_on(tmp_path, polled):

@@ -9,6 +9,7 @@ process (a reconciliation halt) takes effect at once.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from tailgate.domain.guardrails import GuardrailLimits, GuardrailState, check_guardrails
 from tailgate.domain.models import MS_PER_DAY
@@ -109,13 +110,17 @@ class Guardrails:
             return cached[2]
         return self.read_switches(now_ms)
 
-    def read_switches(self, now_ms: int) -> tuple[bool, bool]:
-        """The switches read from the store now. The engine reads them ahead every half cache
+    def read_switches(
+        self, now_ms: int, values: Mapping[str, Any] | None = None
+    ) -> tuple[bool, bool]:
+        """The switches read from the store now — or taken from `values`, checkpoints the
+        caller read for many accounts at once. The engine reads them ahead every half cache
         time while leaders' fills are streamed in real time, so an entry never waits for this
         read (SPEC §N)."""
         keys = self._switch_keys
         version = self._store.state_version(*keys)
-        values = self._store.get_states(*keys)
+        if values is None:
+            values = self._store.get_states(*keys)
         switches = (bool(values.get(keys[0])), bool(values.get(keys[1])))
         self._switches = (now_ms, version, switches)
         return switches

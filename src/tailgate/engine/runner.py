@@ -22,7 +22,7 @@ from tailgate.engine.copier import Copier
 from tailgate.engine.desk import Desk, open_desk
 from tailgate.engine.execution import OrderExecutor
 from tailgate.engine.fanout import Fanout
-from tailgate.engine.guardrails import Guardrails, halted_key
+from tailgate.engine.guardrails import KILL_SWITCH_KEY, Guardrails, halted_key
 from tailgate.engine.ingestion import LeaderTradeIngestor
 from tailgate.engine.leader_states import LeaderStates
 from tailgate.engine.leaders import LeaderBook
@@ -438,8 +438,11 @@ class Engine:
         await self.leader_states.refresh(self.copier.leaders_to_poll())
 
     async def _read_switches(self, now: int) -> None:
+        """Every desk's switches from two reads, however many followers there are."""
+        values = self.store.get_states(KILL_SWITCH_KEY)
+        values.update(self.store.states_with_prefix(halted_key("")))
         for desk in self.desks:
-            desk.guardrails.read_switches(now)
+            desk.guardrails.read_switches(now, values)
 
     async def _ingest(self, now: int) -> None:
         streaming = self.streaming
